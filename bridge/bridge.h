@@ -1,0 +1,36 @@
+/*
+ * The mqpush-bridge daemon's shared context: one libuv loop hosting libwebsockets (HTTP,
+ * WebSocket), the libmosquitto client socket and timers. Everything reachable from here is used
+ * on the loop thread only.
+ */
+#ifndef BRIDGE_BRIDGE_H
+#define BRIDGE_BRIDGE_H
+
+#include <stdbool.h>
+#include <uv.h>
+#include "config.h"
+#include "hub.h"
+#include "metrics.h"
+#include "stream.h"
+#include "store/store.h"
+
+struct mqlink;
+struct http_server;
+
+struct bridge {
+    uv_loop_t *loop;
+    struct bridge_config *cfg;
+    struct mqp_config *streams; /* core model of the streams file; replaced on reload, so
+                                   never keep pointers into it across loop iterations */
+    struct mqlink *link;
+    struct hub *hub;
+    struct store *store;
+    struct http_server *http;
+    struct metrics metrics;
+    bool stopping;              /* SIGTERM seen: refuse new connections, close the others */
+};
+
+/* Milliseconds of loop time (uv_now), the clock every bridge timer uses. */
+uint64_t bridge_now_ms(const struct bridge *b);
+
+#endif

@@ -1,0 +1,57 @@
+/*
+ * bridge.json (schemas/bridge.schema.json): what the mqpush-bridge daemon listens on, which
+ * broker it reads, where it keeps state, and one section per delivery channel.
+ */
+#ifndef BRIDGE_CONFIG_H
+#define BRIDGE_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <json-c/json.h>
+#include "config.h" /* core: struct mqp_errors */
+
+/* A POST route of the "errors in the body" SSE style, e.g. POST /events/client. */
+struct bridge_sse_route {
+    char *path;   /* exact path, starts with '/' */
+    char *tenant;
+    char *stream;
+};
+
+struct bridge_config {
+    char *listen_host;          /* from "listen": "127.0.0.1:8080" (also "[::1]:8080") */
+    int listen_port;
+    char *public_url;           /* default "http://<listen>" */
+    char *broker_host;
+    int broker_port;            /* default 1883 */
+    char *broker_token;         /* from broker.token or the file broker.token_file */
+    char *broker_client_id;     /* default "mqpush-bridge" */
+    char *streams_file;         /* resolved against the bridge.json directory */
+    char *store_url;            /* default "sqlite://<dir of bridge.json>/mqpush.db" */
+    char **outbound_allow;      /* CIDR strings exempt from the SSRF guard */
+    size_t n_outbound_allow;
+    struct {
+        size_t max_connections;  /* default 20000 */
+        size_t max_header_bytes; /* default 8192 */
+        size_t max_body_bytes;   /* default 65536 */
+        size_t send_queue_bytes; /* per connection, default 1 MiB */
+    } limits;
+    struct {
+        unsigned heartbeat_ms;       /* default 15000 */
+        unsigned retry_ms;           /* the SSE "retry:" field, default 3000 */
+        size_t replay_max_events;    /* per stream, default 1000 */
+        unsigned replay_max_age_s;   /* default 300 */
+        struct bridge_sse_route *routes;
+        size_t n_routes;
+    } sse;
+    char *path;                 /* the file loaded */
+    json_object *doc;           /* the whole document, for channel sections added later */
+};
+
+/*
+ * Load and validate path. Returns 0 and *out (caller frees with bridge_config_free()), or -1
+ * with every error ("<json path>: <message>") appended to errs.
+ */
+int bridge_config_load(const char *path, struct bridge_config **out, struct mqp_errors *errs);
+void bridge_config_free(struct bridge_config *cfg);
+
+#endif

@@ -1,0 +1,468 @@
+/*
+ * Compact JWS (RFC 7515 section 7.1) for JWTs (RFC 7519): decode, verify and sign with RS256,
+ * ES256 and EdDSA (RFC 7518 sections 3.3 and 3.4, RFC 8037 section 3.1).
+ */
+#include "jwt.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <openssl/bn.h>
+#include <openssl/ec.h>
+#include <openssl/err.h>
+#include <openssl/rsa.h>
+#include "b64url.h"
+
+#define JWT_MAX_DEPTH 32
+#define ES256_COORD_BYTES 32
+#define ES256_SIG_BYTES (2 * ES256_COORD_BYTES)
+#define ED25519_SIG_BYTES 64
+
+__attribute__((format(printf, 3, 4))) static void set_err(char *err, size_t errlen, const char *fmt,
+                                                          ...)
+{
+    va_list ap;
+
+    if (err == NULL || errlen == 0)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+enum mqp_jws_alg mqp_jws_alg_parse(const char *name)
+{
+    /* RFC 7515 section 4.1.1: "alg" values are case-sensitive. */
+    if (name == NULL)
+        return MQP_ALG_UNKNOWN;
+    if (strcmp(name, "RS256") == 0)
+        return MQP_ALG_RS256;
+    if (strcmp(name, "ES256") == 0)
+        return MQP_ALG_ES256;
+    if (strcmp(name, "EdDSA") == 0)
+        return MQP_ALG_EDDSA;
+    return MQP_ALG_UNKNOWN;
+}
+
+const char *mqp_jws_alg_name(enum mqp_jws_alg alg)
+{
+    switch (alg) {
+    case MQP_ALG_RS256:
+        return "RS256";
+    case MQP_ALG_ES256:
+        return "ES256";
+    case MQP_ALG_EDDSA:
+        return "EdDSA";
+    case MQP_ALG_UNKNOWN:
+        break;
+    }
+    return NULL;
+}
+
+enum mqp_jws_alg mqp_jws_alg_for_key(const EVP_PKEY *key)
+{
+    char group[64];
+
+    if (key == NULL)
+        return MQP_ALG_UNKNOWN;
+    switch (EVP_PKEY_get_base_id(key)) {
+    case EVP_PKEY_RSA:
+        return MQP_ALG_RS256;
+    case EVP_PKEY_ED25519:
+        return MQP_ALG_EDDSA;
+    case EVP_PKEY_EC:
+        if (EVP_PKEY_get_group_name(key, group, sizeof(group), NULL) == 1 &&
+            strcmp(group, "prime256v1") == 0)
+            return MQP_ALG_ES256;
+        return MQP_ALG_UNKNOWN;
+    default:
+        return MQP_ALG_UNKNOWN;
+    }
+}
+
+/*
+ * Decode one base64url part and parse it as a JSON object. Strict JSON, valid UTF-8, nesting
+ * at most JWT_MAX_DEPTH, and nothing but white space after the value.
+ */
+static json_object *decode_json_part(const char *part, size_t len, const char *what, char *err,
+                                     size_t errlen)
+{
+    unsigned char *raw = NULL;
+    size_t raw_len = 0;
+    json_tokener *tok = NULL;
+    json_object *obj = NULL, *result = NULL;
+
+    raw = mqp_b64url_decode(part, len, &raw_len);
+    if (raw == NULL) {
+        set_err(err, errlen, "%s is not base64url", what);
+        goto out;
+    }
+    tok = json_tokener_new_ex(JWT_MAX_DEPTH);
+    if (tok == NULL) {
+        set_err(err, errlen, "out of memory");
+        goto out;
+    }
+    /* STRICT refuses a second value after the first and consumes trailing white space. */
+    json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+    obj = json_tokener_parse_ex(tok, (const char *)raw, (int)raw_len);
+    if (obj == NULL || json_tokener_get_error(tok) != json_tokener_success) {
+        set_err(err, errlen, "%s is not valid JSON (%s)", what,
+                json_tokener_error_desc(json_tokener_get_error(tok)));
+        goto out;
+    }
+    /* json-c stops at a NUL byte and calls that success; whatever follows is not JSON. */
+    if (json_tokener_get_parse_end(tok) != raw_len) {
+        set_err(err, errlen, "%s has trailing data", what);
+        goto out;
+    }
+    if (!json_object_is_type(obj, json_type_object)) {
+        set_err(err, errlen, "%s is not a JSON object", what);
+        goto out;
+    }
+    result = obj;
+    obj = NULL;
+out:
+    json_object_put(obj);
+    if (tok != NULL)
+        json_tokener_free(tok);
+    free(raw);
+    return result;
+}
+
+/* Borrowed string member or NULL; -1 when present with another type. */
+static int header_string(json_object *header, const char *name, const char **out, char *err,
+                         size_t errlen)
+{
+    json_object *v;
+
+    *out = NULL;
+    if (!json_object_object_get_ex(header, name, &v))
+        return 0;
+    if (!json_object_is_type(v, json_type_string)) {
+        set_err(err, errlen, "header \"%s\" must be a string", name);
+        return -1;
+    }
+    *out = json_object_get_string(v);
+    return 0;
+}
+
+static int check_header(struct mqp_jwt *jwt, char *err, size_t errlen)
+{
+    const char *alg;
+
+    /*
+     * RFC 7515 section 4.1.11: a recipient must refuse a JWS whose "crit" lists extensions it
+     * does not understand, and we understand none, so any "crit" is refused.
+     */
+    if (json_object_object_get_ex(jwt->header, "crit", NULL)) {
+        set_err(err, errlen, "header \"crit\" is not supported");
+        return -1;
+    }
+    if (header_string(jwt->header, "alg", &alg, err, errlen) != 0 ||
+        header_string(jwt->header, "kid", &jwt->kid, err, errlen) != 0 ||
+        header_string(jwt->header, "typ", &jwt->typ, err, errlen) != 0)
+        return -1;
+    /* RFC 7515 section 4.1.1: "alg" must be present. */
+    if (alg == NULL) {
+        set_err(err, errlen, "header has no \"alg\"");
+        return -1;
+    }
+    jwt->alg = mqp_jws_alg_parse(alg);
+    return 0;
+}
+
+int mqp_jwt_decode(const char *token, size_t len, size_t max_len, struct mqp_jwt *out, char *err,
+                   size_t errlen)
+{
+    int rc = -1;
+    const char *dot1, *dot2, *payload, *sig;
+    size_t header_len, payload_len, sig_len;
+
+    memset(out, 0, sizeof(*out));
+    if (token == NULL) {
+        set_err(err, errlen, "no token");
+        goto out;
+    }
+    if (len > max_len) {
+        set_err(err, errlen, "token of %zu bytes exceeds %zu", len, max_len);
+        goto out;
+    }
+    dot1 = memchr(token, '.', len);
+    dot2 = dot1 ? memchr(dot1 + 1, '.', len - (size_t)(dot1 + 1 - token)) : NULL;
+    if (dot2 == NULL || memchr(dot2 + 1, '.', len - (size_t)(dot2 + 1 - token)) != NULL) {
+        set_err(err, errlen, "a compact JWS has exactly three parts");
+        goto out;
+    }
+    header_len = (size_t)(dot1 - token);
+    payload = dot1 + 1;
+    payload_len = (size_t)(dot2 - payload);
+    sig = dot2 + 1;
+    sig_len = len - (size_t)(sig - token);
+    out->header = decode_json_part(token, header_len, "header", err, errlen);
+    if (out->header == NULL || check_header(out, err, errlen) != 0)
+        goto out;
+    out->claims = decode_json_part(payload, payload_len, "payload", err, errlen);
+    if (out->claims == NULL)
+        goto out;
+    /* An empty signature decodes to zero bytes; verification then fails, as it must. */
+    out->sig = mqp_b64url_decode(sig, sig_len, &out->sig_len);
+    if (out->sig == NULL) {
+        set_err(err, errlen, "signature is not base64url");
+        goto out;
+    }
+    out->signing_input_len = (size_t)(dot2 - token);
+    out->signing_input = malloc(out->signing_input_len + 1);
+    if (out->signing_input == NULL) {
+        set_err(err, errlen, "out of memory");
+        goto out;
+    }
+    memcpy(out->signing_input, token, out->signing_input_len);
+    out->signing_input[out->signing_input_len] = '\0';
+    rc = 0;
+out:
+    if (rc != 0)
+        mqp_jwt_clear(out);
+    return rc;
+}
+
+void mqp_jwt_clear(struct mqp_jwt *jwt)
+{
+    if (jwt == NULL)
+        return;
+    json_object_put(jwt->header);
+    json_object_put(jwt->claims);
+    free(jwt->sig);
+    free(jwt->signing_input);
+    memset(jwt, 0, sizeof(*jwt));
+}
+
+/*
+ * RFC 7518 section 3.4: JWS carries r||s as two 32-octet big-endian integers; OpenSSL wants
+ * the DER ECDSA-Sig-Value. Caller frees *der with OPENSSL_free().
+ */
+static int es256_raw_to_der(const unsigned char *raw, unsigned char **der, int *der_len)
+{
+    int rc = -1;
+    ECDSA_SIG *sig = NULL;
+    BIGNUM *r = NULL, *s = NULL;
+
+    *der = NULL;
+    sig = ECDSA_SIG_new();
+    r = BN_bin2bn(raw, ES256_COORD_BYTES, NULL);
+    s = BN_bin2bn(raw + ES256_COORD_BYTES, ES256_COORD_BYTES, NULL);
+    if (sig == NULL || r == NULL || s == NULL || ECDSA_SIG_set0(sig, r, s) != 1)
+        goto out;
+    r = s = NULL;
+    *der_len = i2d_ECDSA_SIG(sig, der);
+    if (*der_len <= 0)
+        goto out;
+    rc = 0;
+out:
+    BN_free(r);
+    BN_free(s);
+    ECDSA_SIG_free(sig);
+    return rc;
+}
+
+/* The inverse: DER from OpenSSL to r||s, each zero-padded to 32 octets. */
+static int es256_der_to_raw(const unsigned char *der, size_t der_len, unsigned char *raw)
+{
+    int rc = -1;
+    const unsigned char *p = der;
+    ECDSA_SIG *sig = d2i_ECDSA_SIG(NULL, &p, (long)der_len);
+    const BIGNUM *r, *s;
+
+    if (sig == NULL)
+        goto out;
+    ECDSA_SIG_get0(sig, &r, &s);
+    if (BN_bn2binpad(r, raw, ES256_COORD_BYTES) != ES256_COORD_BYTES ||
+        BN_bn2binpad(s, raw + ES256_COORD_BYTES, ES256_COORD_BYTES) != ES256_COORD_BYTES)
+        goto out;
+    rc = 0;
+out:
+    ECDSA_SIG_free(sig);
+    return rc;
+}
+
+/* A digest context set up for alg: SHA-256 for RS256/ES256, none (one-shot) for EdDSA. */
+static EVP_MD_CTX *digest_ctx(enum mqp_jws_alg alg, EVP_PKEY *key, bool sign)
+{
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    EVP_PKEY_CTX *pctx = NULL;
+    const char *md = alg == MQP_ALG_EDDSA ? NULL : "SHA256";
+    int ok;
+
+    if (ctx == NULL)
+        return NULL;
+    ok = sign ? EVP_DigestSignInit_ex(ctx, &pctx, md, NULL, NULL, key, NULL)
+              : EVP_DigestVerifyInit_ex(ctx, &pctx, md, NULL, NULL, key, NULL);
+    /* RFC 7518 section 3.3: RS256 is RSASSA-PKCS1-v1_5, never PSS. */
+    if (ok == 1 && alg == MQP_ALG_RS256)
+        ok = EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING);
+    if (ok != 1) {
+        EVP_MD_CTX_free(ctx);
+        return NULL;
+    }
+    return ctx;
+}
+
+int mqp_jwt_verify(const struct mqp_jwt *jwt, EVP_PKEY *key)
+{
+    int rc = -1;
+    EVP_MD_CTX *ctx = NULL;
+    unsigned char *der = NULL;
+    const unsigned char *sig;
+    size_t sig_len;
+    int der_len;
+
+    if (jwt == NULL || key == NULL || jwt->alg == MQP_ALG_UNKNOWN ||
+        mqp_jws_alg_for_key(key) != jwt->alg || jwt->sig == NULL)
+        goto out;
+    sig = jwt->sig;
+    sig_len = jwt->sig_len;
+    if (jwt->alg == MQP_ALG_ES256) {
+        /* A DER signature in place of r||s is a different encoding: refuse it. */
+        if (sig_len != ES256_SIG_BYTES || es256_raw_to_der(sig, &der, &der_len) != 0)
+            goto out;
+        sig = der;
+        sig_len = (size_t)der_len;
+    } else if (jwt->alg == MQP_ALG_EDDSA && sig_len != ED25519_SIG_BYTES) {
+        goto out;
+    }
+    ctx = digest_ctx(jwt->alg, key, false);
+    if (ctx == NULL)
+        goto out;
+    if (EVP_DigestVerify(ctx, sig, sig_len, (const unsigned char *)jwt->signing_input,
+                         jwt->signing_input_len) == 1)
+        rc = 0;
+out:
+    /* A refused signature leaves reasons on OpenSSL's queue; the broker thread must not pile
+     * them up. */
+    ERR_clear_error();
+    EVP_MD_CTX_free(ctx);
+    OPENSSL_free(der);
+    return rc;
+}
+
+int mqp_jws_sign_raw(EVP_PKEY *key, const void *data, size_t len, unsigned char **sig,
+                     size_t *sig_len)
+{
+    int rc = -1;
+    enum mqp_jws_alg alg = mqp_jws_alg_for_key(key);
+    EVP_MD_CTX *ctx = NULL;
+    unsigned char *buf = NULL;
+    size_t buf_len = 0;
+
+    *sig = NULL;
+    *sig_len = 0;
+    if (alg == MQP_ALG_UNKNOWN || (data == NULL && len > 0))
+        goto out;
+    ctx = digest_ctx(alg, key, true);
+    if (ctx == NULL || EVP_DigestSign(ctx, NULL, &buf_len, data, len) != 1)
+        goto out;
+    buf = malloc(buf_len);
+    if (buf == NULL || EVP_DigestSign(ctx, buf, &buf_len, data, len) != 1)
+        goto out;
+    if (alg == MQP_ALG_ES256) {
+        unsigned char *raw = malloc(ES256_SIG_BYTES);
+
+        if (raw == NULL || es256_der_to_raw(buf, buf_len, raw) != 0) {
+            free(raw);
+            goto out;
+        }
+        free(buf);
+        buf = raw;
+        buf_len = ES256_SIG_BYTES;
+    }
+    *sig = buf;
+    *sig_len = buf_len;
+    buf = NULL;
+    rc = 0;
+out:
+    ERR_clear_error();
+    free(buf);
+    EVP_MD_CTX_free(ctx);
+    return rc;
+}
+
+/* base64url of obj serialised without white space. Caller frees with free(). */
+static char *b64_json(json_object *obj)
+{
+    size_t len;
+    const char *text = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN |
+                                                               JSON_C_TO_STRING_NOSLASHESCAPE);
+
+    if (text == NULL)
+        return NULL;
+    len = strlen(text);
+    return mqp_b64url_encode(text, len, NULL);
+}
+
+static json_object *build_header(json_object *header_extra, enum mqp_jws_alg alg)
+{
+    json_object *header = json_object_new_object(), *v;
+
+    if (header == NULL)
+        return NULL;
+    v = json_object_new_string(mqp_jws_alg_name(alg));
+    if (v == NULL || json_object_object_add(header, "alg", v) != 0)
+        goto fail;
+    if (json_object_is_type(header_extra, json_type_object)) {
+        json_object_object_foreach(header_extra, name, value)
+        {
+            /* The key decides the algorithm; a caller cannot make the header lie about it. */
+            if (strcmp(name, "alg") == 0)
+                continue;
+            if (json_object_object_add(header, name, json_object_get(value)) != 0) {
+                json_object_put(value);
+                goto fail;
+            }
+        }
+    }
+    return header;
+fail:
+    json_object_put(header);
+    return NULL;
+}
+
+char *mqp_jwt_sign(json_object *claims, json_object *header_extra, EVP_PKEY *key)
+{
+    enum mqp_jws_alg alg = mqp_jws_alg_for_key(key);
+    json_object *header = NULL;
+    char *h64 = NULL, *p64 = NULL, *s64 = NULL, *input = NULL, *token = NULL;
+    unsigned char *sig = NULL;
+    size_t sig_len, input_len;
+
+    if (alg == MQP_ALG_UNKNOWN || !json_object_is_type(claims, json_type_object))
+        goto out;
+    header = build_header(header_extra, alg);
+    if (header == NULL)
+        goto out;
+    h64 = b64_json(header);
+    p64 = b64_json(claims);
+    if (h64 == NULL || p64 == NULL)
+        goto out;
+    input_len = strlen(h64) + 1 + strlen(p64);
+    input = malloc(input_len + 1);
+    if (input == NULL)
+        goto out;
+    snprintf(input, input_len + 1, "%s.%s", h64, p64);
+    if (mqp_jws_sign_raw(key, input, input_len, &sig, &sig_len) != 0)
+        goto out;
+    s64 = mqp_b64url_encode(sig, sig_len, NULL);
+    if (s64 == NULL)
+        goto out;
+    token = malloc(input_len + 1 + strlen(s64) + 1);
+    if (token != NULL)
+        sprintf(token, "%s.%s", input, s64);
+out:
+    json_object_put(header);
+    free(h64);
+    free(p64);
+    free(s64);
+    free(input);
+    free(sig);
+    return token;
+}
