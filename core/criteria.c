@@ -49,7 +49,7 @@ static bool int_double_equal(json_object *i, json_object *d)
         return false;
     if (iv < 0) {
         /* Range checks first: converting an out-of-range double to an integer is undefined. */
-        if (dv < -0x1p63 || dv >= 0)
+        if (dv < (double)INT64_MIN || dv >= 0)
             return false;
         return (double)(int64_t)dv == dv && (int64_t)dv == iv;
     }

@@ -214,7 +214,7 @@ struct fanout {
 
 static enum mqp_event_status make_stamps(struct fanout *f)
 {
-    char id[MQP_EVENT_ID_LEN + 1], now[TIMESTAMP_MAX];
+    char id[MQP_EVENT_ID_LEN + 1];
     json_object *ts;
 
     if (f->stamped)
@@ -231,6 +231,8 @@ static enum mqp_event_status make_stamps(struct fanout *f)
     if (json_object_object_get_ex(f->event, "timestamp", &ts)) {
         f->stamp[STAMP_TIMESTAMP] = json_object_get(ts);
     } else {
+        char now[TIMESTAMP_MAX];
+
         format_now(now, sizeof(now));
         f->stamp[STAMP_TIMESTAMP] = json_object_new_string(now);
     }

@@ -219,7 +219,7 @@ int mqp_path_compile(const char *text, struct mqp_path **out, char *err, size_t 
         p->seg[i] = ps->seg[i];
         p->seg[i].key = keys + ps->key_off[i];
     }
-    p->deep = ps->n > 1 || p->seg[0].len != text_len;
+    p->deep = ps->n > 1 || ps->seg[0].len != text_len;
     *out = p;
     p = NULL;
     rc = 0;
