@@ -84,7 +84,9 @@ static int compile(json_object *map, int depth, const char *prefix, struct compi
     {
         struct node *nd = &p->nodes[p->n];
 
-        snprintf(where, sizeof(where), "%s%s%.128s", prefix, *prefix ? "." : "", key);
+        /* where only labels error messages; a cut label is acceptable. */
+        if (snprintf(where, sizeof(where), "%s%s%.128s", prefix, *prefix ? "." : "", key) < 0)
+            goto out;
         nd->key = strdup(key);
         if (!nd->key)
             goto oom;
