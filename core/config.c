@@ -18,6 +18,7 @@ static _Thread_local int hash_oom;
 #define HASH_NONFATAL_OOM 1
 #define uthash_nonfatal_oom(obj) (hash_oom = 1)
 
+#include "errmsg.h"
 #include "config.h"
 #include "topic.h"
 
@@ -100,19 +101,10 @@ static void report_oom(struct loader *L, const char *path)
     report(L, path, "out of memory");
 }
 
-/* Error paths are for people: a path cut at PATH_CAP still reads, so truncation is fine here. */
-static void path_printf(char *out, size_t cap, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void path_printf(char *out, size_t cap, const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(out, cap, fmt, ap);
-    va_end(ap);
-}
-
-/* Append ".key" to parent, or ["key"] when the key would not read unambiguously after a dot. */
+/*
+ * Append ".key" to parent, or ["key"] when the key would not read unambiguously after a dot.
+ * Paths only label messages, so one cut at cap by mqp_errmsg() is acceptable.
+ */
 static void path_key(char *out, size_t cap, const char *parent, const char *key)
 {
     size_t len = strlen(key);
@@ -123,7 +115,7 @@ static void path_key(char *out, size_t cap, const char *parent, const char *key)
     for (size_t i = 0; plain && i < len; i++)
         plain = key[i] != '.' && mqp_id_valid(key + i, 1);
     if (plain) {
-        path_printf(out, cap, "%s.%s", parent, key);
+        mqp_errmsg(out, cap, "%s.%s", parent, key);
         return;
     }
     for (size_t i = 0; i < len && n < KEY_SHOWN; i++) {
@@ -131,12 +123,12 @@ static void path_key(char *out, size_t cap, const char *parent, const char *key)
         shown[n++] = (c < 0x20 || c == 0x7f || c == '"' || c == '\\') ? '?' : (char)c;
     }
     shown[n] = '\0';
-    path_printf(out, cap, "%s[\"%s%s\"]", parent, shown, len > KEY_SHOWN ? "..." : "");
+    mqp_errmsg(out, cap, "%s[\"%s%s\"]", parent, shown, len > KEY_SHOWN ? "..." : "");
 }
 
 static void path_index(char *out, size_t cap, const char *parent, size_t i)
 {
-    path_printf(out, cap, "%s[%zu]", parent, i);
+    mqp_errmsg(out, cap, "%s[%zu]", parent, i);
 }
 
 static const char *type_name(json_type t)
@@ -373,7 +365,7 @@ static void report_map(struct loader *L, const char *path, const char *err)
     char sub[PATH_CAP];
 
     if (sep != NULL && sep > err && memchr(err, ' ', (size_t)(sep - err)) == NULL) {
-        path_printf(sub, sizeof(sub), "%s.%.*s", path, (int)(sep - err), err);
+        mqp_errmsg(sub, sizeof(sub), "%s.%.*s", path, (int)(sep - err), err);
         report(L, sub, "%s", sep + 2);
         return;
     }

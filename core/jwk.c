@@ -3,6 +3,7 @@
  * section 6.2) and Ed25519 (RFC 8037 section 2), and RFC 7638 thumbprints. Keys are built
  * through EVP_PKEY_fromdata so that no deprecated low-level key type is touched.
  */
+#include "errmsg.h"
 #include "jwk.h"
 
 #include <errno.h>
@@ -46,18 +47,6 @@ enum key_result {
     KEY_SKIP = 1,
 };
 
-__attribute__((format(printf, 3, 4))) static void set_err(char *err, size_t errlen, const char *fmt,
-                                                          ...)
-{
-    va_list ap;
-
-    if (err == NULL || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 /*
  * Optional string member: 0 and *out (borrowed, NULL when absent), or -1 when present with
  * another type.
@@ -71,7 +60,7 @@ static int opt_string(json_object *obj, const char *name, const char **out, cons
     if (!json_object_object_get_ex(obj, name, &v))
         return 0;
     if (!json_object_is_type(v, json_type_string)) {
-        set_err(err, errlen, "%s: \"%s\" must be a string", where, name);
+        mqp_errmsg(err, errlen, "%s: \"%s\" must be a string", where, name);
         return -1;
     }
     *out = json_object_get_string(v);
@@ -88,12 +77,12 @@ static int b64_member(json_object *jwk, const char *name, unsigned char **buf, s
     if (opt_string(jwk, name, &text, where, err, errlen) != 0)
         return -1;
     if (text == NULL) {
-        set_err(err, errlen, "%s: missing \"%s\"", where, name);
+        mqp_errmsg(err, errlen, "%s: missing \"%s\"", where, name);
         return -1;
     }
     *buf = mqp_b64url_decode(text, strlen(text), len);
     if (*buf == NULL) {
-        set_err(err, errlen, "%s: \"%s\" is not valid base64url", where, name);
+        mqp_errmsg(err, errlen, "%s: \"%s\" is not valid base64url", where, name);
         return -1;
     }
     return 0;
@@ -132,31 +121,31 @@ static enum key_result parse_rsa(json_object *jwk, EVP_PKEY **out, const char *w
         b64_member(jwk, "e", &e_buf, &e_len, where, err, errlen) != 0)
         goto out;
     if (n_len > RSA_MAX_BITS / 8 + 1 || e_len == 0 || e_len > RSA_MAX_EXPONENT_BYTES) {
-        set_err(err, errlen, "%s: RSA modulus or exponent out of range", where);
+        mqp_errmsg(err, errlen, "%s: RSA modulus or exponent out of range", where);
         goto out;
     }
     n = BN_bin2bn(n_buf, (int)n_len, NULL);
     e = BN_bin2bn(e_buf, (int)e_len, NULL);
     if (n == NULL || e == NULL) {
-        set_err(err, errlen, "%s: out of memory", where);
+        mqp_errmsg(err, errlen, "%s: out of memory", where);
         goto out;
     }
     bits = BN_num_bits(n);
     /* NIST SP 800-131A: RSA below 2048 bits no longer gives adequate security. */
     if (bits < RSA_MIN_BITS || bits > RSA_MAX_BITS) {
-        set_err(err, errlen, "%s: RSA modulus has %d bits, %d to %d accepted", where, bits,
-                RSA_MIN_BITS, RSA_MAX_BITS);
+        mqp_errmsg(err, errlen, "%s: RSA modulus has %d bits, %d to %d accepted", where, bits,
+                   RSA_MIN_BITS, RSA_MAX_BITS);
         goto out;
     }
     if (!BN_is_odd(e) || BN_is_one(e)) {
-        set_err(err, errlen, "%s: RSA exponent must be odd and greater than 1", where);
+        mqp_errmsg(err, errlen, "%s: RSA exponent must be odd and greater than 1", where);
         goto out;
     }
     bld = OSSL_PARAM_BLD_new();
     if (bld == NULL || !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n) ||
         !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e) ||
         (*out = pkey_from_params("RSA", bld)) == NULL) {
-        set_err(err, errlen, "%s: OpenSSL refused the RSA key", where);
+        mqp_errmsg(err, errlen, "%s: OpenSSL refused the RSA key", where);
         goto out;
     }
     rc = KEY_OK;
@@ -193,7 +182,7 @@ static enum key_result parse_ec(json_object *jwk, EVP_PKEY **out, const char *wh
         goto out;
     /* RFC 7518 section 6.2.1.2: coordinates are the full field size, 32 octets for P-256. */
     if (x_len != P256_COORD_BYTES || y_len != P256_COORD_BYTES) {
-        set_err(err, errlen, "%s: P-256 coordinates must be 32 bytes each", where);
+        mqp_errmsg(err, errlen, "%s: P-256 coordinates must be 32 bytes each", where);
         goto out;
     }
     point[0] = 0x04; /* SEC 1 section 2.3.3: uncompressed point */
@@ -206,7 +195,7 @@ static enum key_result parse_ec(json_object *jwk, EVP_PKEY **out, const char *wh
         (*out = pkey_from_params("EC", bld)) == NULL || !public_key_valid(*out)) {
         EVP_PKEY_free(*out);
         *out = NULL;
-        set_err(err, errlen, "%s: EC point is not on P-256", where);
+        mqp_errmsg(err, errlen, "%s: EC point is not on P-256", where);
         goto out;
     }
     rc = KEY_OK;
@@ -228,13 +217,13 @@ static enum key_result parse_okp(json_object *jwk, EVP_PKEY **out, const char *w
     if (b64_member(jwk, "x", &x, &x_len, where, err, errlen) != 0)
         goto out;
     if (x_len != ED25519_KEY_BYTES) {
-        set_err(err, errlen, "%s: Ed25519 public key must be 32 bytes", where);
+        mqp_errmsg(err, errlen, "%s: Ed25519 public key must be 32 bytes", where);
         goto out;
     }
     bld = OSSL_PARAM_BLD_new();
     if (bld == NULL || !OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, x, x_len) ||
         (*out = pkey_from_params("ED25519", bld)) == NULL) {
-        set_err(err, errlen, "%s: OpenSSL refused the Ed25519 key", where);
+        mqp_errmsg(err, errlen, "%s: OpenSSL refused the Ed25519 key", where);
         goto out;
     }
     rc = KEY_OK;
@@ -252,7 +241,7 @@ static enum key_result check_key_ops(json_object *jwk, const char *where, char *
     if (!json_object_object_get_ex(jwk, "key_ops", &ops))
         return KEY_OK;
     if (!json_object_is_type(ops, json_type_array)) {
-        set_err(err, errlen, "%s: \"key_ops\" must be an array", where);
+        mqp_errmsg(err, errlen, "%s: \"key_ops\" must be an array", where);
         return KEY_ERROR;
     }
     for (size_t i = 0; i < json_object_array_length(ops); i++) {
@@ -271,7 +260,7 @@ static enum key_result parse_key(json_object *jwk, struct jwk_entry *entry, cons
     enum key_result rc;
 
     if (!json_object_is_type(jwk, json_type_object)) {
-        set_err(err, errlen, "%s: must be an object", where);
+        mqp_errmsg(err, errlen, "%s: must be an object", where);
         return KEY_ERROR;
     }
     if (opt_string(jwk, "kty", &kty, where, err, errlen) != 0 ||
@@ -281,7 +270,7 @@ static enum key_result parse_key(json_object *jwk, struct jwk_entry *entry, cons
         opt_string(jwk, "crv", &crv, where, err, errlen) != 0)
         return KEY_ERROR;
     if (kty == NULL || (crv == NULL && (strcmp(kty, "EC") == 0 || strcmp(kty, "OKP") == 0))) {
-        set_err(err, errlen, "%s: missing \"%s\"", where, kty == NULL ? "kty" : "crv");
+        mqp_errmsg(err, errlen, "%s: missing \"%s\"", where, kty == NULL ? "kty" : "crv");
         return KEY_ERROR;
     }
     /* RFC 7517 section 4.2: "enc" keys (and any other use) never verify signatures. */
@@ -308,7 +297,7 @@ static enum key_result parse_key(json_object *jwk, struct jwk_entry *entry, cons
     entry->has_alg = alg != NULL;
     entry->alg = mqp_jws_alg_parse(alg);
     if (kid != NULL && (entry->kid = strdup(kid)) == NULL) {
-        set_err(err, errlen, "%s: out of memory", where);
+        mqp_errmsg(err, errlen, "%s: out of memory", where);
         EVP_PKEY_free(entry->key);
         entry->key = NULL;
         return KEY_ERROR;
@@ -327,17 +316,17 @@ int mqp_jwks_parse(json_object *jwks, struct mqp_jwks **out, char *err, size_t e
     if (!json_object_is_type(jwks, json_type_object) ||
         !json_object_object_get_ex(jwks, "keys", &keys) ||
         !json_object_is_type(keys, json_type_array)) {
-        set_err(err, errlen, "a JWKS is an object with a \"keys\" array");
+        mqp_errmsg(err, errlen, "a JWKS is an object with a \"keys\" array");
         goto out;
     }
     n = json_object_array_length(keys);
     if (n > JWKS_MAX_KEYS) {
-        set_err(err, errlen, "JWKS holds %zu keys, at most %d accepted", n, JWKS_MAX_KEYS);
+        mqp_errmsg(err, errlen, "JWKS holds %zu keys, at most %d accepted", n, JWKS_MAX_KEYS);
         goto out;
     }
     set = calloc(1, sizeof(*set));
     if (set == NULL || (n > 0 && (set->keys = calloc(n, sizeof(*set->keys))) == NULL)) {
-        set_err(err, errlen, "out of memory");
+        mqp_errmsg(err, errlen, "out of memory");
         goto out;
     }
     for (size_t i = 0; i < n; i++) {
@@ -372,21 +361,21 @@ static int read_file_limited(const char *path, size_t limit, char **buf, size_t 
 
     f = fopen(path, "rb");
     if (f == NULL) {
-        set_err(err, errlen, "%s: %s", path, strerror(errno));
+        mqp_errmsg(err, errlen, "%s: %s", path, strerror(errno));
         goto out;
     }
     data = malloc(limit + 1);
     if (data == NULL) {
-        set_err(err, errlen, "%s: out of memory", path);
+        mqp_errmsg(err, errlen, "%s: out of memory", path);
         goto out;
     }
     got = fread(data, 1, limit + 1, f);
     if (ferror(f)) {
-        set_err(err, errlen, "%s: read error", path);
+        mqp_errmsg(err, errlen, "%s: read error", path);
         goto out;
     }
     if (got > limit) {
-        set_err(err, errlen, "%s: larger than %zu bytes", path, limit);
+        mqp_errmsg(err, errlen, "%s: larger than %zu bytes", path, limit);
         goto out;
     }
     data[got] = '\0';
@@ -415,7 +404,7 @@ int mqp_jwks_load_file(const char *path, struct mqp_jwks **out, char *err, size_
         goto out;
     tok = json_tokener_new_ex(JWKS_MAX_DEPTH);
     if (tok == NULL) {
-        set_err(err, errlen, "%s: out of memory", path);
+        mqp_errmsg(err, errlen, "%s: out of memory", path);
         goto out;
     }
     json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
@@ -424,13 +413,13 @@ int mqp_jwks_load_file(const char *path, struct mqp_jwks **out, char *err, size_
         json_tokener_get_parse_end(tok) != len) {
         enum json_tokener_error jerr = json_tokener_get_error(tok);
 
-        set_err(err, errlen, "%s: not valid JSON (%s at offset %zu)", path,
-                jerr == json_tokener_success ? "trailing data" : json_tokener_error_desc(jerr),
-                json_tokener_get_parse_end(tok));
+        mqp_errmsg(err, errlen, "%s: not valid JSON (%s at offset %zu)", path,
+                   jerr == json_tokener_success ? "trailing data" : json_tokener_error_desc(jerr),
+                   json_tokener_get_parse_end(tok));
         goto out;
     }
     if (mqp_jwks_parse(doc, out, inner, sizeof(inner)) != 0) {
-        set_err(err, errlen, "%s: %s", path, inner);
+        mqp_errmsg(err, errlen, "%s: %s", path, inner);
         goto out;
     }
     rc = 0;

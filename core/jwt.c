@@ -2,6 +2,7 @@
  * Compact JWS (RFC 7515 section 7.1) for JWTs (RFC 7519): decode, verify and sign with RS256,
  * ES256 and EdDSA (RFC 7518 sections 3.3 and 3.4, RFC 8037 section 3.1).
  */
+#include "errmsg.h"
 #include "jwt.h"
 
 #include <stdarg.h>
@@ -19,18 +20,6 @@
 #define ES256_COORD_BYTES 32
 #define ES256_SIG_BYTES (2 * ES256_COORD_BYTES)
 #define ED25519_SIG_BYTES 64
-
-__attribute__((format(printf, 3, 4))) static void set_err(char *err, size_t errlen, const char *fmt,
-                                                          ...)
-{
-    va_list ap;
-
-    if (err == NULL || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 enum mqp_jws_alg mqp_jws_alg_parse(const char *name)
 {
@@ -96,29 +85,29 @@ static json_object *decode_json_part(const char *part, size_t len, const char *w
 
     raw = mqp_b64url_decode(part, len, &raw_len);
     if (raw == NULL) {
-        set_err(err, errlen, "%s is not base64url", what);
+        mqp_errmsg(err, errlen, "%s is not base64url", what);
         goto out;
     }
     tok = json_tokener_new_ex(JWT_MAX_DEPTH);
     if (tok == NULL) {
-        set_err(err, errlen, "out of memory");
+        mqp_errmsg(err, errlen, "out of memory");
         goto out;
     }
     /* STRICT refuses a second value after the first and consumes trailing white space. */
     json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
     obj = json_tokener_parse_ex(tok, (const char *)raw, (int)raw_len);
     if (obj == NULL || json_tokener_get_error(tok) != json_tokener_success) {
-        set_err(err, errlen, "%s is not valid JSON (%s)", what,
-                json_tokener_error_desc(json_tokener_get_error(tok)));
+        mqp_errmsg(err, errlen, "%s is not valid JSON (%s)", what,
+                   json_tokener_error_desc(json_tokener_get_error(tok)));
         goto out;
     }
     /* json-c stops at a NUL byte and calls that success; whatever follows is not JSON. */
     if (json_tokener_get_parse_end(tok) != raw_len) {
-        set_err(err, errlen, "%s has trailing data", what);
+        mqp_errmsg(err, errlen, "%s has trailing data", what);
         goto out;
     }
     if (!json_object_is_type(obj, json_type_object)) {
-        set_err(err, errlen, "%s is not a JSON object", what);
+        mqp_errmsg(err, errlen, "%s is not a JSON object", what);
         goto out;
     }
     result = obj;
@@ -141,7 +130,7 @@ static int header_string(json_object *header, const char *name, const char **out
     if (!json_object_object_get_ex(header, name, &v))
         return 0;
     if (!json_object_is_type(v, json_type_string)) {
-        set_err(err, errlen, "header \"%s\" must be a string", name);
+        mqp_errmsg(err, errlen, "header \"%s\" must be a string", name);
         return -1;
     }
     *out = json_object_get_string(v);
@@ -157,7 +146,7 @@ static int check_header(struct mqp_jwt *jwt, char *err, size_t errlen)
      * does not understand, and we understand none, so any "crit" is refused.
      */
     if (json_object_object_get_ex(jwt->header, "crit", NULL)) {
-        set_err(err, errlen, "header \"crit\" is not supported");
+        mqp_errmsg(err, errlen, "header \"crit\" is not supported");
         return -1;
     }
     if (header_string(jwt->header, "alg", &alg, err, errlen) != 0 ||
@@ -166,7 +155,7 @@ static int check_header(struct mqp_jwt *jwt, char *err, size_t errlen)
         return -1;
     /* RFC 7515 section 4.1.1: "alg" must be present. */
     if (alg == NULL) {
-        set_err(err, errlen, "header has no \"alg\"");
+        mqp_errmsg(err, errlen, "header has no \"alg\"");
         return -1;
     }
     jwt->alg = mqp_jws_alg_parse(alg);
@@ -182,17 +171,17 @@ int mqp_jwt_decode(const char *token, size_t len, size_t max_len, struct mqp_jwt
 
     memset(out, 0, sizeof(*out));
     if (token == NULL) {
-        set_err(err, errlen, "no token");
+        mqp_errmsg(err, errlen, "no token");
         goto out;
     }
     if (len > max_len) {
-        set_err(err, errlen, "token of %zu bytes exceeds %zu", len, max_len);
+        mqp_errmsg(err, errlen, "token of %zu bytes exceeds %zu", len, max_len);
         goto out;
     }
     dot1 = memchr(token, '.', len);
     dot2 = dot1 ? memchr(dot1 + 1, '.', len - (size_t)(dot1 + 1 - token)) : NULL;
     if (dot2 == NULL || memchr(dot2 + 1, '.', len - (size_t)(dot2 + 1 - token)) != NULL) {
-        set_err(err, errlen, "a compact JWS has exactly three parts");
+        mqp_errmsg(err, errlen, "a compact JWS has exactly three parts");
         goto out;
     }
     header_len = (size_t)(dot1 - token);
@@ -209,13 +198,13 @@ int mqp_jwt_decode(const char *token, size_t len, size_t max_len, struct mqp_jwt
     /* An empty signature decodes to zero bytes; verification then fails, as it must. */
     out->sig = mqp_b64url_decode(sig, sig_len, &out->sig_len);
     if (out->sig == NULL) {
-        set_err(err, errlen, "signature is not base64url");
+        mqp_errmsg(err, errlen, "signature is not base64url");
         goto out;
     }
     out->signing_input_len = (size_t)(dot2 - token);
     out->signing_input = malloc(out->signing_input_len + 1);
     if (out->signing_input == NULL) {
-        set_err(err, errlen, "out of memory");
+        mqp_errmsg(err, errlen, "out of memory");
         goto out;
     }
     memcpy(out->signing_input, token, out->signing_input_len);

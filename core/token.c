@@ -3,6 +3,7 @@
  * and meant for us (RFC 7519 section 4.1, RFC 9068 for access tokens), and which roles it
  * carries (top-level, Keycloak realm and client roles).
  */
+#include "errmsg.h"
 #include "token.h"
 
 #include <stdarg.h>
@@ -15,18 +16,6 @@
 #define TOKEN_DEFAULT_MAX_BYTES (8 * 1024)
 #define TOKEN_MAX_ROLES 256
 #define TOKEN_MAX_ROLE_BYTES 256
-
-__attribute__((format(printf, 3, 4))) static void set_detail(char *detail, size_t len,
-                                                             const char *fmt, ...)
-{
-    va_list ap;
-
-    if (detail == NULL || len == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(detail, len, fmt, ap);
-    va_end(ap);
-}
 
 const char *mqp_token_status_str(enum mqp_token_status st)
 {
@@ -159,17 +148,17 @@ static enum mqp_token_status check_times(const struct mqp_config *cfg, json_obje
 
     rc = numeric_date(claims, "exp", exp);
     if (rc < 0) {
-        set_detail(detail, detail_len, "\"exp\" is not a number");
+        mqp_errmsg(detail, detail_len, "\"exp\" is not a number");
         return MQP_TOKEN_MALFORMED;
     }
     if (rc > 0) {
         *exp = INT64_MAX;
         if (cfg->limits.require_exp) {
-            set_detail(detail, detail_len, "token has no \"exp\"");
+            mqp_errmsg(detail, detail_len, "token has no \"exp\"");
             return MQP_TOKEN_EXPIRED;
         }
     } else if (now > add_sat(*exp, leeway)) {
-        set_detail(detail, detail_len, "expired at %lld, now %lld", (long long)*exp,
+        mqp_errmsg(detail, detail_len, "expired at %lld, now %lld", (long long)*exp,
                    (long long)now);
         return MQP_TOKEN_EXPIRED;
     }
@@ -177,11 +166,11 @@ static enum mqp_token_status check_times(const struct mqp_config *cfg, json_obje
     for (size_t i = 0; i < sizeof(starts) / sizeof(starts[0]); i++) {
         rc = numeric_date(claims, starts[i], &t);
         if (rc < 0) {
-            set_detail(detail, detail_len, "\"%s\" is not a number", starts[i]);
+            mqp_errmsg(detail, detail_len, "\"%s\" is not a number", starts[i]);
             return MQP_TOKEN_MALFORMED;
         }
         if (rc == 0 && t > add_sat(now, leeway)) {
-            set_detail(detail, detail_len, "\"%s\" %lld is in the future (now %lld)", starts[i],
+            mqp_errmsg(detail, detail_len, "\"%s\" %lld is in the future (now %lld)", starts[i],
                        (long long)t, (long long)now);
             return MQP_TOKEN_NOT_YET_VALID;
         }
@@ -196,11 +185,11 @@ static enum mqp_token_status check_audience(json_object *claims, const char *aud
     json_object *aud;
 
     if (audience == NULL) {
-        set_detail(detail, detail_len, "issuer has no audience configured");
+        mqp_errmsg(detail, detail_len, "issuer has no audience configured");
         return MQP_TOKEN_WRONG_AUDIENCE;
     }
     if (!json_object_object_get_ex(claims, "aud", &aud)) {
-        set_detail(detail, detail_len, "token has no \"aud\"");
+        mqp_errmsg(detail, detail_len, "token has no \"aud\"");
         return MQP_TOKEN_WRONG_AUDIENCE;
     }
     if (json_object_is_type(aud, json_type_string)) {
@@ -214,10 +203,10 @@ static enum mqp_token_status check_audience(json_object *claims, const char *aud
                 return MQP_TOKEN_OK;
         }
     } else {
-        set_detail(detail, detail_len, "\"aud\" must be a string or an array");
+        mqp_errmsg(detail, detail_len, "\"aud\" must be a string or an array");
         return MQP_TOKEN_MALFORMED;
     }
-    set_detail(detail, detail_len, "\"aud\" does not contain \"%s\"", audience);
+    mqp_errmsg(detail, detail_len, "\"aud\" does not contain \"%s\"", audience);
     return MQP_TOKEN_WRONG_AUDIENCE;
 }
 
@@ -306,12 +295,12 @@ static enum mqp_token_status build_identity(const struct mqp_tenant *tenant,
 
     if (string_claim(claims, "sub", &sub) != 0 || string_claim(claims, "sid", &sid) != 0 ||
         string_claim(claims, "jti", &jti) != 0) {
-        set_detail(detail, detail_len, "\"sub\", \"sid\" and \"jti\" must be strings");
+        mqp_errmsg(detail, detail_len, "\"sub\", \"sid\" and \"jti\" must be strings");
         goto out;
     }
     id = calloc(1, sizeof(*id));
     if (id == NULL) {
-        set_detail(detail, detail_len, "out of memory");
+        mqp_errmsg(detail, detail_len, "out of memory");
         goto out;
     }
     id->kind = tenant != NULL ? MQP_IDENTITY_TENANT : MQP_IDENTITY_SERVICE;
@@ -323,7 +312,7 @@ static enum mqp_token_status build_identity(const struct mqp_tenant *tenant,
     id->claims = json_object_get(claims);
     if (oom || collect_roles(id, claims, issuer) != 0) {
         /* Refuse rather than admit an identity with roles missing. */
-        set_detail(detail, detail_len, "out of memory");
+        mqp_errmsg(detail, detail_len, "out of memory");
         goto out;
     }
     *out = id;
@@ -361,53 +350,53 @@ enum mqp_token_status mqp_token_verify(const struct mqp_config *cfg, const char 
     char err[160];
 
     *out = NULL;
-    set_detail(detail, detail_len, "%s", "");
+    mqp_errmsg(detail, detail_len, "%s", "");
     if (token == NULL || cfg == NULL) {
-        set_detail(detail, detail_len, token == NULL ? "no token" : "no configuration");
+        mqp_errmsg(detail, detail_len, token == NULL ? "no token" : "no configuration");
         goto out;
     }
     if (cfg->limits.max_token_bytes > 0)
         max_len = cfg->limits.max_token_bytes;
     if (len > max_len) {
         st = MQP_TOKEN_TOO_LARGE;
-        set_detail(detail, detail_len, "token of %zu bytes exceeds %zu", len, max_len);
+        mqp_errmsg(detail, detail_len, "token of %zu bytes exceeds %zu", len, max_len);
         goto out;
     }
     if (mqp_jwt_decode(token, len, max_len, &jwt, err, sizeof(err)) != 0) {
-        set_detail(detail, detail_len, "%s", err);
+        mqp_errmsg(detail, detail_len, "%s", err);
         goto out;
     }
     /* RFC 8725 section 3.1: the algorithm comes from an allow-list, never from the token. */
     if (jwt.alg == MQP_ALG_UNKNOWN) {
         st = MQP_TOKEN_BAD_ALG;
-        set_detail(detail, detail_len, "algorithm \"%.32s\" not accepted",
+        mqp_errmsg(detail, detail_len, "algorithm \"%.32s\" not accepted",
                    json_object_get_string(json_object_object_get(jwt.header, "alg")));
         goto out;
     }
     if (!typ_accepted(jwt.typ)) {
-        set_detail(detail, detail_len, "\"typ\" %.32s is not an access token", jwt.typ);
+        mqp_errmsg(detail, detail_len, "\"typ\" %.32s is not an access token", jwt.typ);
         goto out;
     }
     if (string_claim(jwt.claims, "iss", &iss) != 0 || iss == NULL) {
-        set_detail(detail, detail_len, "\"iss\" missing or not a string");
+        mqp_errmsg(detail, detail_len, "\"iss\" missing or not a string");
         goto out;
     }
     issuer = find_issuer(cfg, iss, &tenant);
     if (issuer == NULL) {
         st = MQP_TOKEN_UNKNOWN_ISSUER;
-        set_detail(detail, detail_len, "no issuer \"%.64s\" configured", iss);
+        mqp_errmsg(detail, detail_len, "no issuer \"%.64s\" configured", iss);
         goto out;
     }
     key = mqp_jwks_find(issuer->jwks, jwt.kid, jwt.alg);
     if (key == NULL) {
         st = MQP_TOKEN_UNKNOWN_KEY;
-        set_detail(detail, detail_len, "no %s key with kid \"%.64s\" for issuer \"%.64s\"",
+        mqp_errmsg(detail, detail_len, "no %s key with kid \"%.64s\" for issuer \"%.64s\"",
                    mqp_jws_alg_name(jwt.alg), jwt.kid ? jwt.kid : "(none)", iss);
         goto out;
     }
     if (mqp_jwt_verify(&jwt, key) != 0) {
         st = MQP_TOKEN_BAD_SIGNATURE;
-        set_detail(detail, detail_len, "signature does not verify");
+        mqp_errmsg(detail, detail_len, "signature does not verify");
         goto out;
     }
     st = check_times(cfg, jwt.claims, now, &exp, detail, detail_len);
