@@ -1,0 +1,233 @@
+/*
+ * The embedded default store: SQLite in WAL mode (readers never wait for the writer, and a
+ * crash loses at most the transaction being written). The schema is versioned; migrations are
+ * applied in order, each in its own transaction, when a store is opened.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sqlite3.h>
+
+#include "errmsg.h"
+#include "store_int.h"
+
+struct sqlite_store {
+    struct store base; /* first: struct store * and struct sqlite_store * convert */
+    sqlite3 *db;
+};
+
+/* migrations[i] takes the schema from version i to i + 1. Append only; never edit one. */
+static const char *const migrations[] = {
+    "CREATE TABLE kv ("
+    "  ns TEXT NOT NULL,"
+    "  key TEXT NOT NULL,"
+    "  value BLOB NOT NULL,"
+    "  updated_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (ns, key)"
+    ") WITHOUT ROWID;",
+};
+
+#define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+int store__sqlite_schema_latest(void)
+{
+    return N_MIGRATIONS;
+}
+
+static sqlite3 *db_of(struct store *st)
+{
+    return ((struct sqlite_store *)st)->db;
+}
+
+static int read_version(sqlite3 *db, int *version)
+{
+    sqlite3_stmt *q = NULL;
+    int rc = -1;
+
+    if (sqlite3_exec(db, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)",
+                     NULL, NULL, NULL) != SQLITE_OK)
+        goto out;
+    if (sqlite3_prepare_v2(db, "SELECT max(version) FROM schema_version", -1, &q, NULL) !=
+        SQLITE_OK)
+        goto out;
+    if (sqlite3_step(q) != SQLITE_ROW)
+        goto out;
+    *version = sqlite3_column_type(q, 0) == SQLITE_NULL ? 0 : sqlite3_column_int(q, 0);
+    rc = 0;
+out:
+    sqlite3_finalize(q);
+    return rc;
+}
+
+static int migrate(sqlite3 *db, char *err, size_t errlen)
+{
+    int version;
+    char sql[96];
+
+    if (read_version(db, &version) < 0) {
+        mqp_errmsg(err, errlen, "cannot read the schema version: %s", sqlite3_errmsg(db));
+        return -1;
+    }
+    if (version > N_MIGRATIONS) {
+        mqp_errmsg(err, errlen, "the store has schema version %d, newer than this build's %d",
+                   version, N_MIGRATIONS);
+        return -1;
+    }
+    for (; version < N_MIGRATIONS; version++) {
+        snprintf(sql, sizeof(sql),
+                 "DELETE FROM schema_version; INSERT INTO schema_version "
+                 "VALUES (%d);",
+                 version + 1);
+        /* BEGIN IMMEDIATE: two bridges opening one file migrate one after the other. */
+        if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK ||
+            sqlite3_exec(db, migrations[version], NULL, NULL, NULL) != SQLITE_OK ||
+            sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK ||
+            sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+            mqp_errmsg(err, errlen, "migration to schema version %d failed: %s", version + 1,
+                       sqlite3_errmsg(db));
+            sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void sqlite_close(struct store *st)
+{
+    struct sqlite_store *s = (struct sqlite_store *)st;
+
+    sqlite3_close(s->db);
+    free(s);
+}
+
+static int sqlite_open(const char *location, struct store **out, char *err, size_t errlen)
+{
+    struct sqlite_store *s = calloc(1, sizeof(*s));
+    int rc = -1;
+
+    if (s == NULL) {
+        mqp_errmsg(err, errlen, "out of memory");
+        return -1;
+    }
+    s->base.ops = &store__sqlite_ops;
+    if (sqlite3_open_v2(location, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+        SQLITE_OK) {
+        mqp_errmsg(err, errlen, "cannot open %.200s: %s", location,
+                   s->db ? sqlite3_errmsg(s->db) : "out of memory");
+        goto out;
+    }
+    sqlite3_busy_timeout(s->db, 5000);
+    /* WAL with synchronous=NORMAL: durable across process crashes, one fsync per checkpoint. */
+    if (sqlite3_exec(s->db,
+                     "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+                     NULL, NULL, NULL) != SQLITE_OK) {
+        mqp_errmsg(err, errlen, "cannot configure %.200s: %s", location, sqlite3_errmsg(s->db));
+        goto out;
+    }
+    if (migrate(s->db, err, errlen) < 0)
+        goto out;
+    *out = &s->base;
+    s = NULL;
+    rc = 0;
+out:
+    if (s)
+        sqlite_close(&s->base);
+    return rc;
+}
+
+static int sqlite_schema_version(struct store *st)
+{
+    int version;
+
+    return read_version(db_of(st), &version) < 0 ? -1 : version;
+}
+
+static int run_kv(struct store *st, const char *sql, const char *ns, const char *key,
+                  const void *val, size_t len)
+{
+    sqlite3_stmt *q = NULL;
+    int rc = -1;
+
+    if (len > (size_t)INT32_MAX)
+        return -1;
+    if (sqlite3_prepare_v2(db_of(st), sql, -1, &q, NULL) != SQLITE_OK)
+        goto out;
+    if (sqlite3_bind_text(q, 1, ns, -1, SQLITE_STATIC) != SQLITE_OK ||
+        sqlite3_bind_text(q, 2, key, -1, SQLITE_STATIC) != SQLITE_OK)
+        goto out;
+    if (val != NULL && (sqlite3_bind_blob(q, 3, val, (int)len, SQLITE_STATIC) != SQLITE_OK ||
+                        sqlite3_bind_int64(q, 4, (sqlite3_int64)time(NULL)) != SQLITE_OK))
+        goto out;
+    if (sqlite3_step(q) != SQLITE_DONE)
+        goto out;
+    rc = 0;
+out:
+    sqlite3_finalize(q);
+    return rc;
+}
+
+static int sqlite_kv_put(struct store *st, const char *ns, const char *key, const void *val,
+                         size_t len)
+{
+    /* An empty value still needs a non-NULL pointer, or the blob binds as NULL. */
+    return run_kv(st,
+                  "INSERT INTO kv (ns, key, value, updated_at) VALUES (?1, ?2, ?3, ?4) "
+                  "ON CONFLICT (ns, key) DO UPDATE SET value = ?3, updated_at = ?4",
+                  ns, key, val ? val : "", len);
+}
+
+static int sqlite_kv_del(struct store *st, const char *ns, const char *key)
+{
+    return run_kv(st, "DELETE FROM kv WHERE ns = ?1 AND key = ?2", ns, key, NULL, 0);
+}
+
+static int sqlite_kv_get(struct store *st, const char *ns, const char *key, void **val, size_t *len)
+{
+    sqlite3_stmt *q = NULL;
+    int rc = -1, step;
+    const void *blob;
+    int n;
+
+    *val = NULL;
+    *len = 0;
+    if (sqlite3_prepare_v2(db_of(st), "SELECT value FROM kv WHERE ns = ?1 AND key = ?2", -1, &q,
+                           NULL) != SQLITE_OK)
+        goto out;
+    if (sqlite3_bind_text(q, 1, ns, -1, SQLITE_STATIC) != SQLITE_OK ||
+        sqlite3_bind_text(q, 2, key, -1, SQLITE_STATIC) != SQLITE_OK)
+        goto out;
+    step = sqlite3_step(q);
+    if (step == SQLITE_DONE) {
+        rc = 0;
+        goto out;
+    }
+    if (step != SQLITE_ROW)
+        goto out;
+    blob = sqlite3_column_blob(q, 0);
+    n = sqlite3_column_bytes(q, 0);
+    /* One spare byte so text values come back NUL-terminated. */
+    *val = malloc((size_t)n + 1);
+    if (*val == NULL)
+        goto out;
+    if (n > 0)
+        memcpy(*val, blob, (size_t)n);
+    ((char *)*val)[n] = '\0';
+    *len = (size_t)n;
+    rc = 1;
+out:
+    sqlite3_finalize(q);
+    return rc;
+}
+
+const struct store_ops store__sqlite_ops = {
+    .scheme = "sqlite",
+    .open = sqlite_open,
+    .close = sqlite_close,
+    .schema_version = sqlite_schema_version,
+    .kv_put = sqlite_kv_put,
+    .kv_get = sqlite_kv_get,
+    .kv_del = sqlite_kv_del,
+};

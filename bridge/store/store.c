@@ -1,0 +1,54 @@
+/*
+ * Store URLs and engine choice. Engines register here; the rest of the bridge sees only
+ * struct store and its ops.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "errmsg.h"
+#include "store.h"
+#include "store_int.h"
+
+static const struct store_ops *const engines[] = {
+    &store__sqlite_ops,
+};
+
+int store_open(const char *url, struct store **out, char *err, size_t errlen)
+{
+    const char *sep = url ? strstr(url, "://") : NULL;
+    size_t scheme_len;
+    const char *location;
+
+    *out = NULL;
+    if (url && strcmp(url, "sqlite::memory:") == 0)
+        return store__sqlite_ops.open(":memory:", out, err, errlen);
+    if (sep == NULL) {
+        mqp_errmsg(err, errlen, "store URL \"%.200s\" has no scheme", url ? url : "");
+        return -1;
+    }
+    scheme_len = (size_t)(sep - url);
+    location = sep + 3;
+    for (size_t i = 0; i < sizeof(engines) / sizeof(engines[0]); i++) {
+        if (strlen(engines[i]->scheme) == scheme_len &&
+            memcmp(engines[i]->scheme, url, scheme_len) == 0) {
+            if (*location == '\0') {
+                mqp_errmsg(err, errlen, "store URL \"%.200s\" names no location", url);
+                return -1;
+            }
+            return engines[i]->open(location, out, err, errlen);
+        }
+    }
+    mqp_errmsg(err, errlen, "store URL scheme \"%.*s\" is not supported", (int)scheme_len, url);
+    return -1;
+}
+
+void store_close(struct store *st)
+{
+    if (st)
+        st->ops->close(st);
+}
+
+int store_schema_latest(void)
+{
+    return store__sqlite_schema_latest();
+}
