@@ -16,6 +16,7 @@
 
 struct mqlink;
 struct http_server;
+struct stream_registry;
 
 struct bridge {
     uv_loop_t *loop;
@@ -26,8 +27,9 @@ struct bridge {
     struct hub *hub;
     struct store *store;
     struct http_server *http;
+    struct stream_registry *sessions; /* open SSE/WebSocket sessions (sse/stream.c) */
     struct metrics metrics;
-    bool stopping;              /* SIGTERM seen: refuse new connections, close the others */
+    bool stopping; /* SIGTERM seen: refuse new connections, close the others */
 };
 
 /* Milliseconds of loop time (uv_now), the clock every bridge timer uses. */

@@ -8,26 +8,28 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <json-c/json.h>
-#include "config.h" /* core: struct mqp_errors */
+#include "core/config.h" /* struct mqp_errors */
 
 /* A POST route of the "errors in the body" SSE style, e.g. POST /events/client. */
 struct bridge_sse_route {
-    char *path;   /* exact path, starts with '/' */
+    char *path; /* exact path, starts with '/' */
     char *tenant;
     char *stream;
 };
 
 struct bridge_config {
-    char *listen_host;          /* from "listen": "127.0.0.1:8080" (also "[::1]:8080") */
+    char *listen_host; /* from "listen": "127.0.0.1:8080" (also "[::1]:8080") */
     int listen_port;
-    char *public_url;           /* default "http://<listen>" */
+    char *public_url; /* default "http://<listen>" */
     char *broker_host;
-    int broker_port;            /* default 1883 */
-    char *broker_token;         /* from broker.token or the file broker.token_file */
-    char *broker_client_id;     /* default "mqpush-bridge" */
-    char *streams_file;         /* resolved against the bridge.json directory */
-    char *store_url;            /* default "sqlite://<dir of bridge.json>/mqpush.db" */
-    char **outbound_allow;      /* CIDR strings exempt from the SSRF guard */
+    int broker_port;         /* default 1883 */
+    char *broker_token;      /* from broker.token or the file broker.token_file */
+    char *broker_client_id;  /* default "mqpush-bridge" */
+    int broker_keepalive_s;  /* default 30 */
+    char *broker_token_file; /* resolved path, or NULL when the token is inline */
+    char *streams_file;      /* resolved against the bridge.json directory */
+    char *store_url;         /* default "sqlite://<dir of bridge.json>/mqpush.db" */
+    char **outbound_allow;   /* CIDR strings exempt from the SSRF guard */
     size_t n_outbound_allow;
     struct {
         size_t max_connections;  /* default 20000 */
@@ -36,15 +38,15 @@ struct bridge_config {
         size_t send_queue_bytes; /* per connection, default 1 MiB */
     } limits;
     struct {
-        unsigned heartbeat_ms;       /* default 15000 */
-        unsigned retry_ms;           /* the SSE "retry:" field, default 3000 */
-        size_t replay_max_events;    /* per stream, default 1000 */
-        unsigned replay_max_age_s;   /* default 300 */
+        unsigned heartbeat_ms;     /* default 15000 */
+        unsigned retry_ms;         /* the SSE "retry:" field, default 3000 */
+        size_t replay_max_events;  /* per stream, default 1000 */
+        unsigned replay_max_age_s; /* default 300 */
         struct bridge_sse_route *routes;
         size_t n_routes;
     } sse;
-    char *path;                 /* the file loaded */
-    json_object *doc;           /* the whole document, for channel sections added later */
+    char *path;       /* the file loaded */
+    json_object *doc; /* the whole document, for channel sections added later */
 };
 
 /*
@@ -53,5 +55,12 @@ struct bridge_config {
  */
 int bridge_config_load(const char *path, struct bridge_config **out, struct mqp_errors *errs);
 void bridge_config_free(struct bridge_config *cfg);
+
+/*
+ * The broker token now: broker_token_file read again (a rotated token is picked up on
+ * reconnect), or a copy of the inline token. Returns 0 and *out (caller frees), or -1 with a
+ * message in err.
+ */
+int bridge_config_read_token(const struct bridge_config *cfg, char **out, char *err, size_t errlen);
 
 #endif

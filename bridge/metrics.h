@@ -18,29 +18,35 @@ enum metrics_channel {
 
 enum metrics_result {
     METRICS_RES_OK = 0,
-    METRICS_RES_DROPPED, /* consumer removed because its queue was full */
-    METRICS_RES_FILTERED,/* per-connection criteria did not match */
+    METRICS_RES_DROPPED,  /* the consumer was removed as slow before it got the event */
+    METRICS_RES_FILTERED, /* per-connection criteria did not match */
     METRICS_RES_COUNT
 };
 
 struct metrics {
-    uint64_t events_in;                       /* stream events received from the broker */
-    uint64_t connections[METRICS_CH_COUNT];   /* gauge: open connections per channel */
+    uint64_t connections[METRICS_CH_COUNT]; /* gauge: open streams per channel */
     uint64_t deliveries[METRICS_CH_COUNT][METRICS_RES_COUNT];
-    uint64_t slow_clients_dropped;
-    uint64_t queue_bytes;                     /* gauge: bytes waiting in send queues */
     uint64_t http_requests;
-    uint64_t http_errors;                     /* 4xx/5xx answered */
+    uint64_t http_errors; /* 4xx/5xx answered */
+};
+
+/* Gauges and counters owned by other modules, read when rendering. */
+struct metrics_extra {
+    uint64_t events_in;
+    uint64_t slow_clients_dropped;
+    uint64_t queue_bytes;
+    uint64_t streams;
+    uint64_t consumers;
     uint64_t broker_connects;
-    int broker_up;                            /* gauge: 1 when the broker link is up */
+    int broker_up;
 };
 
 const char *metrics_channel_name(enum metrics_channel ch);
 
 /*
- * Render m (and the hub gauges given) as Prometheus text. Returns a NUL-terminated buffer
- * (caller frees with free()) and its length in *len, or NULL when out of memory.
+ * Render m and x as Prometheus text. Returns a NUL-terminated buffer (caller frees with
+ * free()) and its length in *len, or NULL when out of memory.
  */
-char *metrics_render(const struct metrics *m, size_t streams, size_t consumers, size_t *len);
+char *metrics_render(const struct metrics *m, const struct metrics_extra *x, size_t *len);
 
 #endif

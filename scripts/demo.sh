@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Install what is missing, build, and run Mosquitto with the mqpush plugin on the example
-# streams file, in the foreground until Ctrl-C. Everything listens on loopback only.
+# Install what is missing, build, and run Mosquitto with the mqpush plugin and mqpush-bridge
+# on the example configuration, in the foreground until Ctrl-C. Everything listens on loopback
+# only.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -10,6 +11,7 @@ cd "$top"
 "$here/deps.sh"
 
 mqtt_port=${MQPUSH_MQTT_PORT:-1883}
+http_port=${MQPUSH_HTTP_PORT:-8080}
 build=$top/build/release
 demo=$top/build/demo
 
@@ -18,6 +20,10 @@ port_taken() {
 }
 if port_taken "$mqtt_port"; then
     echo "demo: 127.0.0.1:$mqtt_port is already in use; stop what listens there or set MQPUSH_MQTT_PORT" >&2
+    exit 1
+fi
+if port_taken "$http_port"; then
+    echo "demo: 127.0.0.1:$http_port is already in use; stop what listens there or set MQPUSH_HTTP_PORT" >&2
     exit 1
 fi
 
@@ -66,8 +72,26 @@ env_file=$demo/env
     bridge=$("$ctl" token --key "$demo/keys/service.pem" --iss "$(json_get service issuer)" \
         --aud "$(json_get service audience)" --sub mqpush-bridge --roles mqpush-bridge --ttl "$ttl")
     echo "MQPUSH_BRIDGE_TOKEN=$bridge"
+    echo "MQPUSH_HTTP_URL=http://127.0.0.1:$http_port"
+    echo "MQPUSH_BRIDGE_CONFIG=$demo/bridge.json"
 } >"$env_file"
 chmod 600 "$env_file"
+echo "$bridge" >"$demo/bridge.token"
+chmod 600 "$demo/bridge.token"
+
+# The example bridge.json, pointed at this demo's ports and files. Its outbound.allow admits
+# loopback receivers so that local endpoints can be tried: production configs must not.
+node -e '
+const fs = require("fs");
+const [src, dst, mqtt, http] = process.argv.slice(1);
+const c = JSON.parse(fs.readFileSync(src, "utf8"));
+delete c.$schema;
+c.listen = `127.0.0.1:${http}`;
+c.public_url = `http://127.0.0.1:${http}`;
+c.broker.port = Number(mqtt);
+fs.writeFileSync(dst, JSON.stringify(c, null, 2) + "\n");
+' "$top/examples/bridge.json" "$demo/bridge.json" "$mqtt_port" "$http_port"
+"$build/bridge/mqpush-bridge" --check-config -c "$demo/bridge.json" >/dev/null
 
 # Started as root, Mosquitto drops to the "mosquitto" user, which could not read build/demo.
 run_as=""
@@ -93,7 +117,9 @@ cat <<MSG
 
 mqpush demo
   broker:   mqtt://127.0.0.1:$mqtt_port (Mosquitto with mqpush_plugin.so)
+  bridge:   http://127.0.0.1:$http_port (mqpush-bridge; open it in a browser for the live view)
   streams:  $demo/streams.json
+  config:   $demo/bridge.json
   env:      $env_file (tokens, issuers, key paths)
 
 Try it in another terminal:
@@ -108,10 +134,33 @@ Try it in another terminal:
   mosquitto_pub -h 127.0.0.1 -p \$MQPUSH_MQTT_PORT -V 5 -q 1 -u demo -P "\$MQPUSH_DEMO_PUBLISHER_TOKEN" \\
       -t demo/events/case-service/case-updated \\
       -m '{"correlationId":"c-1","context":{"program":"benefits"},"payload":{"case":{"id":"42","status":"open","assignee":{"name":"Ana"}}}}'
+  # the same streams over HTTP: Server-Sent Events, then the polling form
+  curl -N "\$MQPUSH_HTTP_URL/stream/v1/streams/application-health?tenant=demo"
+  curl -N -H "Authorization: Bearer \$MQPUSH_DEMO_SUBSCRIBER_TOKEN" "\$MQPUSH_HTTP_URL/stream/v1/streams/case-updates"
+  curl "\$MQPUSH_HTTP_URL/stream/v1/streams/application-health/events?tenant=demo"
+  curl "\$MQPUSH_HTTP_URL/stream/v1/streams?tenant=demo"; curl "\$MQPUSH_HTTP_URL/metrics"
   # mint more tokens
   $ctl token --key \$MQPUSH_DEMO_ISSUER_KEY --iss "\$MQPUSH_DEMO_ISSUER" --aud "\$MQPUSH_DEMO_AUDIENCE" --roles case-worker --ttl 3600
 
-Ctrl-C stops the broker.
+Ctrl-C stops both. SIGHUP to each reloads the streams file (kill -HUP <pid>).
 MSG
 
-exec /usr/sbin/mosquitto -c "$demo/mosquitto.conf"
+/usr/sbin/mosquitto -c "$demo/mosquitto.conf" &
+broker_pid=$!
+bridge_pid=""
+stop_all() {
+    trap - INT TERM EXIT
+    [ -n "$bridge_pid" ] && kill -TERM "$bridge_pid" 2>/dev/null && wait "$bridge_pid" 2>/dev/null
+    kill -TERM "$broker_pid" 2>/dev/null && wait "$broker_pid" 2>/dev/null
+    exit 0
+}
+trap stop_all INT TERM EXIT
+for _ in $(seq 100); do
+    port_taken "$mqtt_port" && break
+    sleep 0.1
+done
+"$build/bridge/mqpush-bridge" -c "$demo/bridge.json" &
+bridge_pid=$!
+wait -n "$broker_pid" "$bridge_pid" || true
+echo "demo: a process ended; stopping the other" >&2
+stop_all

@@ -17,14 +17,14 @@ struct http_server;
  */
 int http_server_start(struct bridge *b);
 
-/* Stop accepting; tell every open stream to end (SSE clients are told nothing more: they
- * reconnect with Last-Event-ID to another bridge or after restart). */
+/* Refuse new requests (503) and end every open stream: SSE responses end, WebSockets get
+ * close code 1001. Clients reconnect with their last event id. */
 void http_server_shutdown(struct http_server *srv);
 
-/* Destroy the lws context (after the loop has run the close callbacks). Accepts NULL. */
-void http_server_free(struct http_server *srv);
+/* Begin the lws takedown: closes every connection and lws's loop handles. */
+void http_server_close(struct http_server *srv);
 
-/* Open connections (all channels) for limits and /metrics. */
-size_t http_server_connections(const struct http_server *srv);
+/* Finish the takedown (once the loop has run) and free srv. Accepts NULL. */
+void http_server_free(struct http_server *srv);
 
 #endif

@@ -1,0 +1,55 @@
+/*
+ * One HTTP or WebSocket connection of the bridge's server (the lws per-session data), shared
+ * by the server and the channel modules that take a connection over.
+ */
+#ifndef BRIDGE_HTTP_CONN_H
+#define BRIDGE_HTTP_CONN_H
+
+#include <libwebsockets.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include "bridge.h"
+#include "config.h"
+
+struct stream_sess;
+
+enum conn_kind {
+    CONN_IDLE = 0,  /* between requests */
+    CONN_REPLY,     /* headers sent, body (reply) to write */
+    CONN_BODY_WAIT, /* reading a POST body for a route */
+    CONN_STREAM,    /* taken over by a stream session (SSE or WebSocket) */
+    CONN_WS_REFUSE, /* WebSocket to be closed with close_code */
+};
+
+struct conn {
+    struct bridge *b;
+    struct lws *wsi;
+    enum conn_kind kind;
+    bool ws;
+    char *reply; /* owned */
+    size_t reply_len;
+    char *body; /* POST body being read, owned */
+    size_t body_len;
+    bool body_too_large;
+    const struct bridge_sse_route *route; /* borrowed from b->cfg */
+    struct stream_sess *ss;               /* owned, CONN_STREAM */
+    int close_code;                       /* CONN_WS_REFUSE */
+    char close_reason[48];
+};
+
+/*
+ * Answer with status, Content-Type ctype and body (copied). extra is NULL or more header
+ * lines, each "name: value\r\n". Returns 0, or -1 when the connection must close.
+ */
+int http_reply(struct conn *c, int status, const char *ctype, const char *body, size_t len,
+               const char *extra);
+/* {"error": code, "message": msg} with status; 401 adds WWW-Authenticate. */
+int http_reply_error(struct conn *c, int status, const char *code, const char *msg);
+/*
+ * End a WebSocket with a close frame of code and reason; returns -1 for the callback to
+ * return. (Written raw, RFC 6455 5.5.1: lws's own close path drops a connection without the
+ * frame when a callback returns -1.)
+ */
+int http_ws_close(struct lws *wsi, int code, const char *reason);
+
+#endif

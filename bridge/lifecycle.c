@@ -1,0 +1,236 @@
+/*
+ * Start-up, reload and orderly shutdown of mqpush-bridge.
+ */
+#include "lifecycle.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "broker/link.h"
+#include "config.h"
+#include "core/config.h"
+#include "http/server.h"
+#include "sse/session.h"
+
+/* How long SIGTERM waits for streams to end before leaving the broker anyway. */
+#define DRAIN_MS 2000
+
+struct lifecycle {
+    uv_signal_t sig_hup, sig_term, sig_int;
+    uv_timer_t drain;
+    uint64_t drain_started;
+};
+
+static struct lifecycle lc;
+
+uint64_t bridge_now_ms(const struct bridge *b)
+{
+    return uv_now(b->loop);
+}
+
+static void log_errors(const char *what, const struct mqp_errors *errs)
+{
+    size_t i;
+
+    for (i = 0; i < errs->n; i++)
+        fprintf(stderr, "mqpush-bridge: %s: %s\n", what, errs->msgs[i]);
+}
+
+static void on_link_message(void *ud, const char *topic, const void *payload, size_t len)
+{
+    struct bridge *b = ud;
+    const char *s1 = strchr(topic, '/'), *s2 = s1 ? strchr(s1 + 1, '/') : NULL;
+
+    if (hub_on_message(b->hub, topic, payload, len) == 1 && s2) {
+        char filter[2 * 130 + 4];
+
+        snprintf(filter, sizeof(filter), "%.*s/#", (int)(s2 - topic), topic);
+        mqlink_drop_stale(b->link, filter);
+    }
+}
+
+static void on_link_state(void *ud, bool up)
+{
+    (void)ud;
+    fprintf(stderr, "mqpush-bridge: broker link %s\n", up ? "up" : "down");
+}
+
+static char *link_token(void *ud)
+{
+    struct bridge *b = ud;
+    char err[256], *tok = NULL;
+
+    if (bridge_config_read_token(b->cfg, &tok, err, sizeof(err)) != 0) {
+        fprintf(stderr, "mqpush-bridge: broker token: %s\n", err);
+        return NULL;
+    }
+    return tok;
+}
+
+static const struct mqlink_ops link_ops = {on_link_message, on_link_state};
+static const struct hub_link_ops hub_link = {mqlink_subscribe, mqlink_unsubscribe};
+
+static bool stream_exists(void *ctx, const char *tenant, const char *stream)
+{
+    struct bridge *b = ctx;
+    const struct mqp_tenant *t = mqp_config_tenant(b->streams, tenant, strlen(tenant));
+
+    return t && mqp_tenant_stream(t, stream, strlen(stream));
+}
+
+int bridge_reload(struct bridge *b)
+{
+    struct mqp_errors errs = {0};
+    struct mqp_config *next = NULL;
+
+    if (mqp_config_load_file(b->cfg->streams_file, &next, &errs) != 0) {
+        fprintf(stderr, "mqpush-bridge: reload: %s refused, the previous streams stay\n",
+                b->cfg->streams_file);
+        log_errors("reload", &errs);
+        mqp_errors_clear(&errs);
+        return -1;
+    }
+    mqp_errors_clear(&errs);
+    mqp_config_free(b->streams);
+    b->streams = next;
+    sessions_recheck(b);
+    hub_prune(b->hub, stream_exists, b);
+    fprintf(stderr, "mqpush-bridge: reload: %s loaded (%zu tenants)\n", b->cfg->streams_file,
+            next->n_tenants);
+    return 0;
+}
+
+static void close_handle(uv_handle_t *h)
+{
+    if (!uv_is_closing(h))
+        uv_close(h, NULL);
+}
+
+static void on_link_stopped(void *arg)
+{
+    struct bridge *b = arg;
+
+    http_server_close(b->http);
+    sessions_fini(b);
+    hub_free(b->hub);
+    b->hub = NULL;
+    store_close(b->store);
+    b->store = NULL;
+    close_handle((uv_handle_t *)&lc.sig_hup);
+    close_handle((uv_handle_t *)&lc.sig_term);
+    close_handle((uv_handle_t *)&lc.sig_int);
+    close_handle((uv_handle_t *)&lc.drain);
+    fprintf(stderr, "mqpush-bridge: stopped\n");
+}
+
+static void on_drain(uv_timer_t *t)
+{
+    struct bridge *b = t->data;
+
+    if (sessions_count(b) > 0 && uv_now(b->loop) - lc.drain_started < DRAIN_MS)
+        return;
+    uv_timer_stop(t);
+    if (b->link)
+        mqlink_stop(b->link, on_link_stopped, b);
+    else
+        on_link_stopped(b);
+}
+
+void bridge_stop(struct bridge *b)
+{
+    if (b->stopping)
+        return;
+    b->stopping = true;
+    fprintf(stderr, "mqpush-bridge: stopping\n");
+    http_server_shutdown(b->http);
+    lc.drain_started = uv_now(b->loop);
+    uv_timer_start(&lc.drain, on_drain, 10, 10);
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+    struct bridge *b = h->data;
+
+    if (signum == SIGHUP)
+        bridge_reload(b);
+    else
+        bridge_stop(b);
+}
+
+int bridge_start(struct bridge *b, uv_loop_t *loop, struct bridge_config *cfg)
+{
+    struct mqp_errors errs = {0};
+    struct hub_params hp;
+    struct mqlink_params lp;
+    char err[256];
+
+    memset(b, 0, sizeof(*b));
+    b->loop = loop;
+    b->cfg = cfg;
+    if (mqp_config_load_file(cfg->streams_file, &b->streams, &errs) != 0) {
+        fprintf(stderr, "mqpush-bridge: %s: invalid streams file\n", cfg->streams_file);
+        log_errors("streams", &errs);
+        mqp_errors_clear(&errs);
+        goto fail;
+    }
+    mqp_errors_clear(&errs);
+    if (store_open(cfg->store_url, &b->store, err, sizeof(err)) != 0) {
+        fprintf(stderr, "mqpush-bridge: store: %s\n", err);
+        goto fail;
+    }
+    memset(&lp, 0, sizeof(lp));
+    lp.host = cfg->broker_host;
+    lp.port = cfg->broker_port;
+    lp.client_id = cfg->broker_client_id;
+    lp.keepalive_s = cfg->broker_keepalive_s;
+    lp.get_token = link_token;
+    lp.backoff_min_ms = 250;
+    lp.backoff_max_ms = 30000;
+    if (mqlink_new(loop, &lp, &link_ops, b, &b->link) != 0)
+        goto fail;
+    hp.replay_max_events = cfg->sse.replay_max_events;
+    hp.replay_max_age_s = cfg->sse.replay_max_age_s;
+    hp.send_queue_bytes = cfg->limits.send_queue_bytes;
+    if (hub_new(loop, &hp, &hub_link, b->link, &b->hub) != 0)
+        goto fail;
+    if (http_server_start(b) != 0)
+        goto fail;
+    if (mqlink_start(b->link) != 0)
+        goto fail;
+    uv_signal_init(loop, &lc.sig_hup);
+    uv_signal_init(loop, &lc.sig_term);
+    uv_signal_init(loop, &lc.sig_int);
+    uv_timer_init(loop, &lc.drain);
+    lc.sig_hup.data = lc.sig_term.data = lc.sig_int.data = lc.drain.data = b;
+    uv_signal_start(&lc.sig_hup, on_signal, SIGHUP);
+    uv_signal_start(&lc.sig_term, on_signal, SIGTERM);
+    uv_signal_start(&lc.sig_int, on_signal, SIGINT);
+    fprintf(stderr, "mqpush-bridge: listening on %s:%d\n", cfg->listen_host, cfg->listen_port);
+    return 0;
+fail:
+    http_server_free(b->http);
+    b->http = NULL;
+    hub_free(b->hub);
+    b->hub = NULL;
+    mqlink_free(b->link);
+    b->link = NULL;
+    store_close(b->store);
+    b->store = NULL;
+    mqp_config_free(b->streams);
+    b->streams = NULL;
+    b->cfg = NULL;
+    return -1;
+}
+
+void bridge_cleanup(struct bridge *b)
+{
+    http_server_free(b->http);
+    b->http = NULL;
+    mqlink_free(b->link);
+    b->link = NULL;
+    mqp_config_free(b->streams);
+    b->streams = NULL;
+    bridge_config_free(b->cfg);
+    b->cfg = NULL;
+}

@@ -1,0 +1,776 @@
+/*
+ * Stream sessions (SSE and WebSocket). The wire format is in docs/http-api.md; the SSE framing
+ * rules are the WHATWG HTML "Server-sent events" section (9.2): a blank line ends an event,
+ * "id" sets the client's last event id even on named events, lines starting with ':' are
+ * comments.
+ */
+#include "sse/session.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "access.h"
+#include "criteria.h"
+#include "hub.h"
+#include "http/request.h"
+
+/* What one write may carry: enough to coalesce a burst, small enough to keep every client
+ * moving when many are behind. */
+#define WRITE_BUDGET (64 * 1024)
+/* Room for a control frame after the events. */
+#define CONTROL_ROOM 256
+
+struct stream_sess {
+    struct conn *c;
+    struct stream_registry *reg;
+    struct hub_consumer *hc;
+    struct mqp_identity *id;       /* NULL: anonymous */
+    struct mqp_criteria *criteria; /* NULL: everything */
+    char *tenant;
+    char *stream;
+    int64_t exp;
+    uint64_t last_write_ms;
+    size_t replay_left, replayed;
+    enum hub_resume resume;
+    char ready_id[HUB_ID_LEN + 1];
+    bool ws, preamble_done, ready_sent, hb_due, close_after_write, killed;
+    const char *end_reason; /* set: send mqpush:reconnect and end */
+    struct stream_sess *prev, *next;
+};
+
+struct stream_registry {
+    struct bridge *b;
+    uv_timer_t timer;
+    unsigned tick_ms;
+    struct stream_sess *head;
+    size_t n;
+    unsigned char *scratch;
+    size_t scratch_cap;
+};
+
+static struct stream_registry *registry(struct bridge *b)
+{
+    struct stream_registry *r = b->sessions;
+
+    return r;
+}
+
+/* Make room for need bytes after LWS_PRE in the shared scratch buffer. */
+static unsigned char *scratch(struct stream_registry *r, size_t need)
+{
+    if (LWS_PRE + need > r->scratch_cap) {
+        size_t cap = LWS_PRE + need + WRITE_BUDGET;
+        unsigned char *n = realloc(r->scratch, cap);
+
+        if (n == NULL)
+            return NULL;
+        r->scratch = n;
+        r->scratch_cap = cap;
+    }
+    return r->scratch + LWS_PRE;
+}
+
+static void sess_free(struct stream_sess *ss)
+{
+    struct stream_registry *r = ss->reg;
+    struct bridge *b = r->b;
+
+    hub_detach(ss->hc);
+    mqp_identity_free(ss->id);
+    mqp_criteria_free(ss->criteria);
+    free(ss->tenant);
+    free(ss->stream);
+    if (ss->prev)
+        ss->prev->next = ss->next;
+    else
+        r->head = ss->next;
+    if (ss->next)
+        ss->next->prev = ss->prev;
+    r->n--;
+    b->metrics.connections[ss->ws ? METRICS_CH_WS : METRICS_CH_SSE]--;
+    free(ss);
+}
+
+/* End the session gracefully: mqpush:reconnect {reason}, then close. */
+static void sess_end(struct stream_sess *ss, const char *reason)
+{
+    if (ss->end_reason || ss->killed)
+        return;
+    hub_detach(ss->hc);
+    ss->hc = NULL;
+    ss->end_reason = reason;
+    lws_callback_on_writable(ss->c->wsi);
+}
+
+static void on_wake(void *owner)
+{
+    struct stream_sess *ss = owner;
+
+    lws_callback_on_writable(ss->c->wsi);
+}
+
+static void on_drop(void *owner, const char *reason)
+{
+    struct stream_sess *ss = owner;
+
+    ss->hc = NULL;
+    if (strcmp(reason, "slow") == 0) {
+        /* Its socket is not draining: a goodbye frame would not get through either. */
+        ss->killed = true;
+        lws_set_timeout(ss->c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+        return;
+    }
+    sess_end(ss, reason);
+}
+
+static const struct hub_consumer_ops consumer_ops = {on_wake, on_drop};
+
+/* Appends to a frame being built in the scratch buffer. */
+struct out {
+    struct stream_registry *r;
+    unsigned char *p;
+    size_t len;
+    bool failed;
+};
+
+static void out_put(struct out *o, const char *s, size_t n)
+{
+    unsigned char *p;
+
+    if (o->failed)
+        return;
+    p = scratch(o->r, o->len + n + CONTROL_ROOM);
+    if (p == NULL) {
+        o->failed = true;
+        return;
+    }
+    o->p = p;
+    memcpy(p + o->len, s, n);
+    o->len += n;
+}
+
+static void out_fmt(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void out_fmt(struct out *o, const char *fmt, ...)
+{
+    char tmp[512];
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+    va_end(ap);
+    if (n > 0 && (size_t)n < sizeof(tmp))
+        out_put(o, tmp, (size_t)n);
+}
+
+static void ready_frame(struct stream_sess *ss, struct out *o)
+{
+    char cursor[HUB_ID_LEN + 3];
+
+    if (ss->ready_id[0])
+        snprintf(cursor, sizeof(cursor), "\"%s\"", ss->ready_id);
+    else
+        snprintf(cursor, sizeof(cursor), "null");
+    if (ss->ws)
+        return; /* WebSocket control frames go out one by one, see ws_control() */
+    if (ss->ready_id[0])
+        out_fmt(o, "event: mqpush:ready\nid: %s\ndata: {\"cursor\":%s,\"replayed\":%zu}\n\n",
+                ss->ready_id, cursor, ss->replayed);
+    else
+        out_fmt(o, "event: mqpush:ready\ndata: {\"cursor\":null,\"replayed\":%zu}\n\n",
+                ss->replayed);
+}
+
+static bool wanted(struct stream_sess *ss, const struct hub_event *ev)
+{
+    struct bridge *b = ss->reg->b;
+    enum metrics_channel ch = ss->ws ? METRICS_CH_WS : METRICS_CH_SSE;
+
+    if (ss->criteria && !mqp_criteria_match(ss->criteria, ev->parsed)) {
+        b->metrics.deliveries[ch][METRICS_RES_FILTERED]++;
+        return false;
+    }
+    b->metrics.deliveries[ch][METRICS_RES_OK]++;
+    return true;
+}
+
+static void consumed(struct stream_sess *ss, bool sent)
+{
+    hub_consumer_advance(ss->hc);
+    if (ss->replay_left) {
+        ss->replay_left--;
+        if (sent)
+            ss->replayed++;
+    }
+}
+
+static int sse_writable(struct stream_sess *ss)
+{
+    struct stream_registry *r = ss->reg;
+    struct lws *wsi = ss->c->wsi;
+    struct out o = {r, scratch(r, CONTROL_ROOM), 0, false};
+    const struct hub_event *ev;
+    bool more = false;
+
+    if (ss->close_after_write || ss->killed)
+        return -1;
+    if (o.p == NULL)
+        return -1;
+    if (!ss->preamble_done) {
+        out_fmt(&o, "retry: %u\n\n", r->b->cfg->sse.retry_ms);
+        if (hub_resume_reason(ss->resume))
+            out_fmt(&o, "event: mqpush:reset\ndata: {\"reason\":\"%s\"}\n\n",
+                    hub_resume_reason(ss->resume));
+        ss->preamble_done = true;
+    }
+    if (!ss->ready_sent && ss->replay_left == 0) {
+        ready_frame(ss, &o);
+        ss->ready_sent = true;
+    }
+    while (ss->hc && !ss->end_reason && (ev = hub_consumer_peek(ss->hc)) != NULL) {
+        bool send;
+
+        if (o.len > 0 && o.len + ev->sse_len > WRITE_BUDGET) {
+            more = true;
+            break;
+        }
+        send = wanted(ss, ev);
+        if (send)
+            out_put(&o, ev->sse, ev->sse_len);
+        consumed(ss, send);
+        if (!ss->ready_sent && ss->replay_left == 0) {
+            ready_frame(ss, &o);
+            ss->ready_sent = true;
+        }
+    }
+    if (ss->end_reason) {
+        out_fmt(&o, "event: mqpush:reconnect\ndata: {\"reason\":\"%s\"}\n\n", ss->end_reason);
+        ss->close_after_write = true;
+    }
+    if (o.len == 0 && ss->hb_due)
+        out_put(&o, ": hb\n\n", 6);
+    ss->hb_due = false;
+    if (o.failed)
+        return -1;
+    if (o.len > 0) {
+        if (lws_write(wsi, o.p, o.len, LWS_WRITE_HTTP) < 0)
+            return -1;
+        ss->last_write_ms = uv_now(r->b->loop);
+    }
+    if (more || ss->close_after_write)
+        lws_callback_on_writable(wsi);
+    return 0;
+}
+
+/* One WebSocket text frame from s. Returns -1 on failure. */
+static int ws_text(struct stream_sess *ss, const char *s, size_t n)
+{
+    unsigned char *p = scratch(ss->reg, n);
+
+    if (p == NULL)
+        return -1;
+    memcpy(p, s, n);
+    if (lws_write(ss->c->wsi, p, n, LWS_WRITE_TEXT) < (int)n)
+        return -1;
+    ss->last_write_ms = uv_now(ss->reg->b->loop);
+    return 0;
+}
+
+static int ws_control(struct stream_sess *ss, const char *name, const char *fields)
+{
+    char buf[256];
+    int n =
+        snprintf(buf, sizeof(buf), "{\"namespace\":\"mqpush\",\"name\":\"%s\",%s}", name, fields);
+
+    return n > 0 && (size_t)n < sizeof(buf) ? ws_text(ss, buf, (size_t)n) : -1;
+}
+
+static int ws_ready(struct stream_sess *ss)
+{
+    char fields[128];
+
+    if (ss->ready_id[0])
+        snprintf(fields, sizeof(fields), "\"cursor\":\"%s\",\"replayed\":%zu", ss->ready_id,
+                 ss->replayed);
+    else
+        snprintf(fields, sizeof(fields), "\"cursor\":null,\"replayed\":%zu", ss->replayed);
+    ss->ready_sent = true;
+    return ws_control(ss, "ready", fields);
+}
+
+static int ws_writable(struct stream_sess *ss)
+{
+    struct lws *wsi = ss->c->wsi;
+    const struct hub_event *ev;
+    char fields[96];
+
+    if (ss->killed)
+        return -1;
+    if (ss->close_after_write) {
+        return http_ws_close(wsi, LWS_CLOSE_STATUS_GOINGAWAY,
+                             ss->end_reason ? ss->end_reason : "going-away");
+    }
+    if (!ss->preamble_done) {
+        ss->preamble_done = true;
+        if (hub_resume_reason(ss->resume)) {
+            snprintf(fields, sizeof(fields), "\"reason\":\"%s\"", hub_resume_reason(ss->resume));
+            if (ws_control(ss, "reset", fields))
+                return -1;
+        }
+    }
+    if (!ss->ready_sent && ss->replay_left == 0 && ws_ready(ss))
+        return -1;
+    while (ss->hc && !ss->end_reason && !lws_send_pipe_choked(wsi) &&
+           (ev = hub_consumer_peek(ss->hc)) != NULL) {
+        bool send = wanted(ss, ev);
+
+        if (send && ws_text(ss, ev->json, ev->json_len))
+            return -1;
+        consumed(ss, send);
+        if (!ss->ready_sent && ss->replay_left == 0 && ws_ready(ss))
+            return -1;
+    }
+    if (ss->end_reason && !lws_send_pipe_choked(wsi)) {
+        snprintf(fields, sizeof(fields), "\"reason\":\"%s\"", ss->end_reason);
+        if (ws_control(ss, "reconnect", fields))
+            return -1;
+        ss->close_after_write = true;
+    }
+    if (ss->hb_due && !lws_send_pipe_choked(wsi)) {
+        unsigned char ping[LWS_PRE + 1];
+
+        if (lws_write(wsi, ping + LWS_PRE, 0, LWS_WRITE_PING) < 0)
+            return -1;
+        ss->last_write_ms = uv_now(ss->reg->b->loop);
+    }
+    ss->hb_due = false;
+    if (ss->close_after_write || (ss->hc && hub_consumer_backlog(ss->hc) > 0))
+        lws_callback_on_writable(wsi);
+    return 0;
+}
+
+int session_writable(struct conn *c)
+{
+    struct stream_sess *ss = c->ss;
+
+    if (ss == NULL)
+        return -1;
+    return ss->ws ? ws_writable(ss) : sse_writable(ss);
+}
+
+void session_closed(struct conn *c)
+{
+    if (c->ss == NULL)
+        return;
+    sess_free(c->ss);
+    c->ss = NULL;
+}
+
+/* Heartbeats and token expiry, checked on one timer for every session. */
+static void on_tick(uv_timer_t *t)
+{
+    struct stream_registry *r = t->data;
+    uint64_t now = uv_now(r->b->loop), hb = r->b->cfg->sse.heartbeat_ms;
+    int64_t wall = (int64_t)time(NULL);
+    struct stream_sess *ss, *next;
+
+    for (ss = r->head; ss; ss = next) {
+        next = ss->next;
+        if (ss->killed || ss->end_reason)
+            continue;
+        if (ss->exp <= wall) {
+            sess_end(ss, "token-expired");
+            continue;
+        }
+        if (now - ss->last_write_ms >= hb && !ss->hb_due) {
+            ss->hb_due = true;
+            lws_callback_on_writable(ss->c->wsi);
+        }
+    }
+}
+
+static int registry_init(struct bridge *b)
+{
+    struct stream_registry *r;
+    unsigned hb = b->cfg->sse.heartbeat_ms;
+
+    if (b->sessions)
+        return 0;
+    r = calloc(1, sizeof(*r));
+    if (r == NULL)
+        return -1;
+    r->b = b;
+    r->tick_ms = hb / 4 < 20 ? 20 : hb / 4 > 1000 ? 1000 : hb / 4;
+    uv_timer_init(b->loop, &r->timer);
+    r->timer.data = r;
+    uv_timer_start(&r->timer, on_tick, r->tick_ms, r->tick_ms);
+    uv_unref((uv_handle_t *)&r->timer);
+    b->sessions = r;
+    return 0;
+}
+
+static void registry_free_cb(uv_handle_t *h)
+{
+    struct stream_registry *r = h->data;
+
+    free(r->scratch);
+    free(r);
+}
+
+void sessions_fini(struct bridge *b)
+{
+    struct stream_registry *r = b->sessions;
+
+    if (r == NULL)
+        return;
+    while (r->head) {
+        struct stream_sess *ss = r->head;
+
+        ss->c->ss = NULL;
+        sess_free(ss);
+    }
+    b->sessions = NULL;
+    uv_timer_stop(&r->timer);
+    uv_close((uv_handle_t *)&r->timer, registry_free_cb);
+}
+
+size_t sessions_count(const struct bridge *b)
+{
+    return b->sessions ? b->sessions->n : 0;
+}
+
+void sessions_shutdown(struct bridge *b)
+{
+    struct stream_registry *r = registry(b);
+    struct stream_sess *ss;
+
+    if (r == NULL)
+        return;
+    for (ss = r->head; ss; ss = ss->next) {
+        hub_detach(ss->hc);
+        ss->hc = NULL;
+        if (ss->ws) {
+            ss->close_after_write = true;
+            lws_callback_on_writable(ss->c->wsi);
+        } else {
+            ss->killed = true;
+            lws_set_timeout(ss->c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+        }
+    }
+}
+
+void sessions_recheck(struct bridge *b)
+{
+    struct stream_registry *r = registry(b);
+    struct stream_sess *ss, *next;
+
+    if (r == NULL)
+        return;
+    for (ss = r->head; ss; ss = next) {
+        const struct mqp_tenant *t;
+        const struct mqp_stream *s;
+
+        next = ss->next;
+        if (ss->end_reason || ss->killed)
+            continue;
+        t = mqp_config_tenant(b->streams, ss->tenant, strlen(ss->tenant));
+        s = t ? mqp_tenant_stream(t, ss->stream, strlen(ss->stream)) : NULL;
+        if (s == NULL)
+            sess_end(ss, "stream-removed");
+        else if (!mqp_stream_readable(s, ss->id))
+            sess_end(ss, "access-revoked");
+    }
+}
+
+/* ---- opening ---- */
+
+struct open_req {
+    const char *tenant; /* route-bound tenant, or NULL */
+    const char *stream_id;
+    bool post_style;
+    json_object *body; /* parsed POST body, or NULL */
+    char cursor[HUB_ID_LEN + 64];
+    bool has_cursor;
+    struct mqp_criteria *criteria;
+};
+
+/* Read criteria (query, else body) and the cursor (Last-Event-ID, ?after=, body). */
+static int read_options(struct conn *c, struct open_req *q, char *msg, size_t msglen)
+{
+    char *arg = NULL;
+    json_object *spec = NULL, *v;
+    int n, rc = -1;
+    size_t cap = c->b->cfg->limits.max_header_bytes + 1;
+
+    arg = malloc(cap);
+    if (arg == NULL)
+        goto out;
+    n = http_query_arg(c->wsi, "criteria", arg, cap);
+    if (n >= 0) {
+        struct json_tokener *tok = json_tokener_new();
+
+        spec = tok ? json_tokener_parse_ex(tok, arg, n) : NULL;
+        if (spec == NULL || json_tokener_get_error(tok) != json_tokener_success ||
+            tok->char_offset != n) {
+            json_object_put(spec);
+            spec = NULL;
+            if (tok)
+                json_tokener_free(tok);
+            snprintf(msg, msglen, "criteria: not valid JSON");
+            goto out;
+        }
+        json_tokener_free(tok);
+    } else if (q->body && json_object_object_get_ex(q->body, "criteria", &v)) {
+        spec = json_object_get(v);
+    }
+    if (spec) {
+        char err[160];
+
+        if (mqp_criteria_compile(spec, &q->criteria, err, sizeof(err)) != 0) {
+            snprintf(msg, msglen, "criteria: %s", err);
+            goto out;
+        }
+    }
+    if (http_last_event_id(c->wsi, q->cursor, sizeof(q->cursor)) >= 0 ||
+        http_query_arg(c->wsi, "after", q->cursor, sizeof(q->cursor)) >= 0) {
+        q->has_cursor = true;
+    } else if (q->body && json_object_object_get_ex(q->body, "lastEventId", &v) &&
+               json_object_is_type(v, json_type_string)) {
+        snprintf(q->cursor, sizeof(q->cursor), "%s", json_object_get_string(v));
+        q->has_cursor = true;
+    }
+    if (q->has_cursor && q->cursor[0] == '\0')
+        q->has_cursor = false; /* an empty Last-Event-ID means "from now" */
+    rc = 0;
+out:
+    json_object_put(spec);
+    free(arg);
+    return rc;
+}
+
+/* Body of a route-style refusal (docs/http-api.md). */
+static int body_error(struct conn *c, const char *code, const char *message)
+{
+    json_object *o = json_object_new_object();
+    char *frame;
+    const char *js;
+    size_t len;
+    int rc;
+
+    if (o == NULL)
+        return -1;
+    json_object_object_add(o, "error", json_object_new_string(code));
+    json_object_object_add(o, "message", json_object_new_string(message));
+    js = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+    len = strlen(js) + sizeof("event: error\ndata: \n\n");
+    frame = malloc(len);
+    if (frame == NULL) {
+        json_object_put(o);
+        return -1;
+    }
+    snprintf(frame, len, "event: error\ndata: %s\n\n", js);
+    rc = http_reply(c, 200, "text/event-stream", frame, strlen(frame), "x-accel-buffering: no\r\n");
+    free(frame);
+    json_object_put(o);
+    return rc;
+}
+
+static const char *route_code(enum http_denial d)
+{
+    switch (d) {
+    case HTTP_UNAUTHORIZED:
+        return "auth_required";
+    case HTTP_TOKEN_INVALID:
+    case HTTP_FORBIDDEN:
+        return "auth_failed";
+    case HTTP_NOT_FOUND:
+        return "not_found";
+    default:
+        return "bad_request";
+    }
+}
+
+static int refuse(struct conn *c, const struct open_req *q, int status, const char *code,
+                  const char *route_err, const char *msg)
+{
+    static const struct {
+        int status, close;
+    } ws_codes[] = {{400, 4400}, {401, 4401}, {403, 4403}, {404, 4404}, {503, 1013}};
+    size_t i;
+
+    if (c->ws) {
+        c->kind = CONN_WS_REFUSE;
+        c->close_code = 4400;
+        for (i = 0; i < sizeof(ws_codes) / sizeof(ws_codes[0]); i++)
+            if (ws_codes[i].status == status)
+                c->close_code = ws_codes[i].close;
+        snprintf(c->close_reason, sizeof(c->close_reason), "%s", code);
+        lws_callback_on_writable(c->wsi);
+        return 0;
+    }
+    if (q->post_style)
+        return body_error(c, route_err, msg);
+    return http_reply_error(c, status, code, msg);
+}
+
+static int sse_headers(struct conn *c)
+{
+    unsigned char hdr[LWS_PRE + 512], *start = hdr + LWS_PRE, *p = start,
+                                      *end = hdr + sizeof(hdr) - 1;
+    static const struct {
+        const char *name, *value;
+    } extra[] = {{"cache-control:", "no-cache"},
+                 {"x-accel-buffering:", "no"},
+                 {"access-control-allow-origin:", "*"}};
+    size_t i;
+
+    c->b->metrics.http_requests++;
+    if (lws_add_http_common_headers(c->wsi, 200, "text/event-stream", LWS_ILLEGAL_HTTP_CONTENT_LEN,
+                                    &p, end))
+        return -1;
+    for (i = 0; i < sizeof(extra) / sizeof(extra[0]); i++)
+        if (lws_add_http_header_by_name(c->wsi, (const unsigned char *)extra[i].name,
+                                        (const unsigned char *)extra[i].value,
+                                        (int)strlen(extra[i].value), &p, end))
+            return -1;
+    return lws_finalize_write_http_header(c->wsi, start, &p, end) ? -1 : 0;
+}
+
+static int open_common(struct conn *c, struct open_req *q)
+{
+    struct bridge *b = c->b;
+    struct http_caller who = {0};
+    const struct mqp_stream *s = NULL;
+    struct stream_sess *ss = NULL;
+    char msg[160];
+    enum http_denial d;
+    size_t replay = 0;
+    int rc = -1;
+
+    if (registry_init(b) != 0)
+        goto out;
+    if (!c->ws && !http_accepts_event_stream(c->wsi)) {
+        rc = refuse(c, q, 406, "not_acceptable", "not_accepted",
+                    "this resource only speaks text/event-stream");
+        goto out;
+    }
+    if (b->stopping || sessions_count(b) >= b->cfg->limits.max_connections) {
+        rc = refuse(c, q, 503, "unavailable", "unavailable", "too many connections");
+        goto out;
+    }
+    d = http_resolve_stream(b, c->wsi, q->tenant, q->stream_id, &who, &s, msg, sizeof(msg));
+    if (d != HTTP_OK) {
+        rc = refuse(c, q, http_denial_status(d), http_denial_code(d), route_code(d), msg);
+        goto out;
+    }
+    if (read_options(c, q, msg, sizeof(msg)) != 0) {
+        rc = refuse(c, q, 400, "bad_request", "bad_request", msg);
+        goto out;
+    }
+    ss = calloc(1, sizeof(*ss));
+    if (ss == NULL)
+        goto out;
+    ss->c = c;
+    ss->reg = b->sessions;
+    ss->ws = c->ws;
+    ss->tenant = strdup(s->tenant->id);
+    ss->stream = strdup(s->id);
+    if (ss->tenant == NULL || ss->stream == NULL)
+        goto out;
+    ss->id = who.id;
+    who.id = NULL;
+    ss->exp = ss->id ? ss->id->exp : INT64_MAX;
+    ss->criteria = q->criteria;
+    q->criteria = NULL;
+    if (!c->ws && sse_headers(c) != 0)
+        goto out;
+    if (hub_attach(b->hub, ss->tenant, ss->stream, q->has_cursor ? q->cursor : NULL, &consumer_ops,
+                   ss, &ss->hc, &ss->resume, &replay) != 0)
+        goto out;
+    ss->replay_left = replay;
+    {
+        const char *head = hub_consumer_head_id(ss->hc);
+
+        if (head)
+            memcpy(ss->ready_id, head, sizeof(ss->ready_id));
+    }
+    ss->last_write_ms = uv_now(b->loop);
+    ss->next = b->sessions->head;
+    if (ss->next)
+        ss->next->prev = ss;
+    b->sessions->head = ss;
+    b->sessions->n++;
+    b->metrics.connections[ss->ws ? METRICS_CH_WS : METRICS_CH_SSE]++;
+    c->ss = ss;
+    c->kind = CONN_STREAM;
+    ss = NULL;
+    if (!c->ws) {
+        /* A stream never ends on its own: no idle timeout, and the request headers are not
+         * needed any more (their buffer is the largest part of an idle connection). */
+        lws_set_timeout(c->wsi, NO_PENDING_TIMEOUT, 0);
+        lws_http_headers_detach(c->wsi);
+    }
+    lws_callback_on_writable(c->wsi);
+    rc = 0;
+out:
+    if (ss) {
+        hub_detach(ss->hc);
+        mqp_identity_free(ss->id);
+        mqp_criteria_free(ss->criteria);
+        free(ss->tenant);
+        free(ss->stream);
+        free(ss);
+    }
+    http_caller_clear(&who);
+    mqp_criteria_free(q->criteria);
+    json_object_put(q->body);
+    return rc;
+}
+
+int session_open_http(struct conn *c, const char *stream_id, const struct bridge_sse_route *route)
+{
+    struct open_req q;
+
+    memset(&q, 0, sizeof(q));
+    q.stream_id = stream_id;
+    if (route) {
+        q.post_style = true;
+        q.tenant = route->tenant;
+        q.stream_id = route->stream;
+        if (c->body_too_large) {
+            free(c->body);
+            c->body = NULL;
+            return body_error(c, "bad_request", "request body too large");
+        }
+        if (c->body && c->body_len > 0) {
+            struct json_tokener *tok = json_tokener_new();
+
+            q.body = tok ? json_tokener_parse_ex(tok, c->body, (int)c->body_len) : NULL;
+            if (q.body == NULL || json_tokener_get_error(tok) != json_tokener_success ||
+                !json_object_is_type(q.body, json_type_object)) {
+                json_object_put(q.body);
+                if (tok)
+                    json_tokener_free(tok);
+                free(c->body);
+                c->body = NULL;
+                return body_error(c, "bad_request", "the body is not a JSON object");
+            }
+            json_tokener_free(tok);
+        }
+        free(c->body);
+        c->body = NULL;
+        c->body_len = 0;
+    }
+    return open_common(c, &q);
+}
+
+int session_open_ws(struct conn *c, const char *stream_id)
+{
+    struct open_req q;
+
+    memset(&q, 0, sizeof(q));
+    q.stream_id = stream_id;
+    return open_common(c, &q);
+}
