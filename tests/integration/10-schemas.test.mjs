@@ -11,7 +11,7 @@ import { describeErrors, listSchemas, projectAjv, validatorFor } from './lib/sch
 import { makeTempDir, removeTempDir, writeJson } from './lib/tmp.mjs';
 import { keygen } from './lib/tokens.mjs';
 
-const EXPECTED_SCHEMAS = ['streams.schema.json', 'stream-event.schema.json'];
+const EXPECTED_SCHEMAS = ['streams.schema.json', 'stream-event.schema.json', 'bridge.schema.json'];
 const clone = (v) => structuredClone(v);
 
 function examples() {
