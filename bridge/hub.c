@@ -33,6 +33,7 @@ struct hub_stream {
     uint64_t bytes_total;
     uint64_t since_wall_ms; /* when the broker subscription was taken */
     uint64_t idle_since_ms; /* loop time since no consumer holds it (or of the last poll) */
+    bool live;              /* the broker acknowledged the subscription */
     struct hub_entry *by_id;
     struct hub_consumer *consumers;
     size_t n_consumers;
@@ -388,6 +389,31 @@ void hub_consumer_advance(struct hub_consumer *c)
 {
     if (c->next_seq < c->s->next_seq)
         c->next_seq++;
+}
+
+bool hub_consumer_live(const struct hub_consumer *c)
+{
+    return c->s->live;
+}
+
+void hub_on_subscribed(struct hub *hub, const char *filter)
+{
+    size_t len = strlen(filter);
+    struct hub_stream *s;
+    struct hub_consumer *c;
+
+    if (len < 3 || strcmp(filter + len - 2, "/#") != 0)
+        return;
+    s = stream_find(hub, filter, len - 2);
+    if (s == NULL || s->live)
+        return;
+    s->live = true;
+    for (c = s->consumers; c; c = c->next) {
+        if (!c->woken) {
+            c->woken = true;
+            c->ops->wake(c->owner);
+        }
+    }
 }
 
 uint64_t hub_consumer_backlog(const struct hub_consumer *c)

@@ -102,6 +102,10 @@ void hub_detach(struct hub_consumer *c);
  */
 const struct hub_event *hub_consumer_peek(struct hub_consumer *c);
 void hub_consumer_advance(struct hub_consumer *c);
+/* Has the broker confirmed the subscription of c's stream (SUBACK)? Until then an event
+ * published now might not reach the bridge, so a client must not be told it is live. */
+bool hub_consumer_live(const struct hub_consumer *c);
+
 /* Bytes of SSE frames pending for c, for /metrics. */
 uint64_t hub_consumer_backlog(const struct hub_consumer *c);
 /* The newest event id of c's stream, or NULL when none is buffered (borrowed). */
@@ -120,6 +124,10 @@ int hub_poll(struct hub *hub, const char *tenant, const char *stream, const char
  * stream events and duplicates of buffered events (QoS 1 redelivery). Returns 0, or 1 when the
  * hub holds no such stream (so that the caller can drop a stale subscription). */
 int hub_on_message(struct hub *hub, const char *topic, const void *payload, size_t len);
+
+/* The broker granted the subscription filter ("<tenant>/<stream>/#"): its stream is live; its
+ * consumers are woken so that they can say so. */
+void hub_on_subscribed(struct hub *hub, const char *filter);
 
 /* Drop the consumers of every stream for which keep() returns false ("stream-removed"). */
 void hub_prune(struct hub *hub, bool (*keep)(void *ctx, const char *tenant, const char *stream),

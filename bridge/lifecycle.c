@@ -68,7 +68,15 @@ static char *link_token(void *ud)
     return tok;
 }
 
-static const struct mqlink_ops link_ops = {on_link_message, on_link_state};
+static void on_link_subscribed(void *ud, const char *filter, bool granted)
+{
+    struct bridge *b = ud;
+
+    if (granted)
+        hub_on_subscribed(b->hub, filter);
+}
+
+static const struct mqlink_ops link_ops = {on_link_message, on_link_state, on_link_subscribed};
 static const struct hub_link_ops hub_link = {mqlink_subscribe, mqlink_unsubscribe};
 
 static bool stream_exists(void *ctx, const char *tenant, const char *stream)

@@ -19,6 +19,7 @@
 struct sub {
     char *filter;
     unsigned refs;
+    int mid; /* of the SUBSCRIBE awaiting its SUBACK, or 0 */
     UT_hash_handle hh;
 };
 
@@ -65,12 +66,34 @@ static void log_line(const char *fmt, const char *arg)
     fputc('\n', stderr);
 }
 
-static void send_subscribe(struct mqlink *l, const char *filter)
+static void send_subscribe(struct mqlink *l, struct sub *s)
 {
-    int rc = mosquitto_subscribe_v5(l->mosq, NULL, filter, 1, 0, NULL);
+    int rc = mosquitto_subscribe_v5(l->mosq, &s->mid, s->filter, 1, 0, NULL);
 
     if (rc != MOSQ_ERR_SUCCESS)
         log_line("subscribe failed: %s", mosquitto_strerror(rc));
+}
+
+static void on_subscribe(struct mosquitto *m, void *obj, int mid, int n, const int *granted,
+                         const mosquitto_property *props)
+{
+    struct mqlink *l = obj;
+    struct sub *s, *tmp;
+
+    (void)m;
+    (void)props;
+    HASH_ITER(hh, l->subs, s, tmp)
+    {
+        if (s->mid != mid)
+            continue;
+        s->mid = 0;
+        /* SUBACK reason codes of 0x80 and above refuse the filter (MQTT 5 3.9.3). */
+        if (n < 1 || granted[0] >= 0x80)
+            log_line("subscription refused: %s", s->filter);
+        if (l->ops->on_subscribed)
+            l->ops->on_subscribed(l->ud, s->filter, n >= 1 && granted[0] < 0x80);
+        return;
+    }
 }
 
 static void on_connect(struct mosquitto *m, void *obj, int rc, int flags,
@@ -97,7 +120,7 @@ static void on_connect(struct mosquitto *m, void *obj, int rc, int flags,
     HASH_ITER(hh, l->subs, s, tmp)
     {
         if (s->refs)
-            send_subscribe(l, s->filter);
+            send_subscribe(l, s);
     }
     l->ops->on_state(l->ud, true);
 }
@@ -303,6 +326,7 @@ int mqlink_new(uv_loop_t *loop, const struct mqlink_params *p, const struct mqli
     mosquitto_connect_v5_callback_set(l->mosq, on_connect);
     mosquitto_disconnect_v5_callback_set(l->mosq, on_disconnect);
     mosquitto_message_v5_callback_set(l->mosq, on_message);
+    mosquitto_subscribe_v5_callback_set(l->mosq, on_subscribe);
     *out = l;
     return 0;
 fail:
@@ -338,7 +362,7 @@ void mqlink_subscribe(void *arg, const char *filter)
         HASH_ADD_KEYPTR(hh, l->subs, s->filter, strlen(s->filter), s);
     }
     if (s->refs++ == 0 && l->up) {
-        send_subscribe(l, filter);
+        send_subscribe(l, s);
         update_poll(l);
     }
 }

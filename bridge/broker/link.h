@@ -19,6 +19,8 @@ struct mqlink_ops {
     void (*on_message)(void *ud, const char *topic, const void *payload, size_t len);
     /* The link came up (CONNACK accepted) or went down. */
     void (*on_state)(void *ud, bool up);
+    /* The broker acknowledged SUBSCRIBE of filter; granted is false when it refused it. */
+    void (*on_subscribed)(void *ud, const char *filter, bool granted);
 };
 
 struct mqlink_params {

@@ -225,7 +225,7 @@ static int sse_writable(struct stream_sess *ss)
                     hub_resume_reason(ss->resume));
         ss->preamble_done = true;
     }
-    if (!ss->ready_sent && ss->replay_left == 0) {
+    if (!ss->ready_sent && ss->replay_left == 0 && ss->hc && hub_consumer_live(ss->hc)) {
         ready_frame(ss, &o);
         ss->ready_sent = true;
     }
@@ -240,7 +240,7 @@ static int sse_writable(struct stream_sess *ss)
         if (send)
             out_put(&o, ev->sse, ev->sse_len);
         consumed(ss, send);
-        if (!ss->ready_sent && ss->replay_left == 0) {
+        if (!ss->ready_sent && ss->replay_left == 0 && hub_consumer_live(ss->hc)) {
             ready_frame(ss, &o);
             ss->ready_sent = true;
         }
@@ -320,7 +320,8 @@ static int ws_writable(struct stream_sess *ss)
                 return -1;
         }
     }
-    if (!ss->ready_sent && ss->replay_left == 0 && ws_ready(ss))
+    if (!ss->ready_sent && ss->replay_left == 0 && ss->hc && hub_consumer_live(ss->hc) &&
+        ws_ready(ss))
         return -1;
     while (ss->hc && !ss->end_reason && !lws_send_pipe_choked(wsi) &&
            (ev = hub_consumer_peek(ss->hc)) != NULL) {
@@ -329,7 +330,7 @@ static int ws_writable(struct stream_sess *ss)
         if (send && ws_text(ss, ev->json, ev->json_len))
             return -1;
         consumed(ss, send);
-        if (!ss->ready_sent && ss->replay_left == 0 && ws_ready(ss))
+        if (!ss->ready_sent && ss->replay_left == 0 && hub_consumer_live(ss->hc) && ws_ready(ss))
             return -1;
     }
     if (ss->end_reason && !lws_send_pipe_choked(wsi)) {

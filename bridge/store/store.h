@@ -18,8 +18,7 @@ struct store_ops {
     int (*open)(const char *location, struct store **out, char *err, size_t errlen);
     void (*close)(struct store *st);
     int (*schema_version)(struct store *st);
-    int (*kv_put)(struct store *st, const char *ns, const char *key, const void *val,
-                  size_t len);
+    int (*kv_put)(struct store *st, const char *ns, const char *key, const void *val, size_t len);
     /* *val is malloc()ed, caller frees; returns 1 found, 0 absent, -1 error. */
     int (*kv_get)(struct store *st, const char *ns, const char *key, void **val, size_t *len);
     int (*kv_del)(struct store *st, const char *ns, const char *key);

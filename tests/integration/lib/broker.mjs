@@ -100,11 +100,14 @@ export class Broker {
         return this.proc !== null && this.exited === null;
     }
 
-    /** Start and wait until the listener accepts; retries when another process took the port. */
-    async start() {
+    /**
+     * Start and wait until the listener accepts; retries when another process took the port.
+     * samePort: start again on the port of the previous run (a restart clients can follow).
+     */
+    async start({ samePort = false } = {}) {
         requireArtifacts();
         for (let attempt = 1; ; attempt++) {
-            this.port = await freePort();
+            if (!samePort || !this.port || attempt > 1) this.port = await freePort();
             fs.writeFileSync(
                 this.confFile,
                 mosquittoConf({

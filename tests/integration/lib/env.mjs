@@ -15,6 +15,7 @@ export const C_COMPILER = process.env.MQP_C_COMPILER || 'cc';
 
 export const PLUGIN = path.join(BUILD_DIR, 'plugin', 'mqpush_plugin.so');
 export const MQPUSHCTL = path.join(BUILD_DIR, 'tools', 'mqpushctl');
+export const BRIDGE = path.join(BUILD_DIR, 'bridge', 'mqpush-bridge');
 export const MOSQUITTO = process.env.MQP_MOSQUITTO || '/usr/sbin/mosquitto';
 export const MOSQUITTO_PUB = '/usr/bin/mosquitto_pub';
 export const MOSQUITTO_SUB = '/usr/bin/mosquitto_sub';
