@@ -183,10 +183,19 @@ static int on_http(struct conn *c, const char *path)
             if (!post)
                 return http_reply_error(c, 405, "method_not_allowed", "use POST");
             c->route = r;
+            if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0) {
+                /* lws reads request bodies by Content-Length only */
+                c->body_too_large = true;
+                return session_open_http(c, NULL, r);
+            }
             if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0) {
                 char cl[24];
 
                 lws_hdr_copy(wsi, cl, sizeof(cl), WSI_TOKEN_HTTP_CONTENT_LENGTH);
+                if (strtoull(cl, NULL, 10) > c->b->cfg->limits.max_body_bytes) {
+                    c->body_too_large = true;
+                    return session_open_http(c, NULL, r);
+                }
                 if (strtoull(cl, NULL, 10) > 0) {
                     c->kind = CONN_BODY_WAIT; /* served at LWS_CALLBACK_HTTP_BODY_COMPLETION */
                     return 0;

@@ -743,7 +743,8 @@ int session_open_http(struct conn *c, const char *stream_id, const struct bridge
         if (c->body_too_large) {
             free(c->body);
             c->body = NULL;
-            return body_error(c, "bad_request", "request body too large");
+            return body_error(c, "bad_request",
+                              "request body too large, or without Content-Length");
         }
         if (c->body && c->body_len > 0) {
             struct json_tokener *tok = json_tokener_new();

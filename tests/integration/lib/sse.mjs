@@ -9,7 +9,8 @@ export class SseReader {
     static open(url, { headers = {}, method = 'GET', body } = {}) {
         return new Promise((resolve, reject) => {
             const r = new SseReader();
-            const req = http.request(url, { method, headers: { accept: 'text/event-stream', ...headers } }, (res) => {
+            const len = body === undefined ? {} : { 'content-length': Buffer.byteLength(body) };
+            const req = http.request(url, { method, headers: { accept: 'text/event-stream', ...len, ...headers } }, (res) => {
                 r.res = res;
                 r.status = res.statusCode;
                 r.headers = res.headers;
