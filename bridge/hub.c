@@ -15,6 +15,14 @@
 /* Smallest frame we budget for when sizing the buffer from the byte limit. */
 #define HUB_MIN_FRAME 64
 #define HUB_TICK_MS 1000
+/* A consumer over its byte limit is dropped only when it has not caught up for this long: a
+ * burst read from the broker in one pass can exceed the limit for a client that drains it on
+ * the next writable callback. */
+#define HUB_SLOW_GRACE_MS 1000
+/* The buffer never holds more than this many times the per-consumer limit (or 8 MiB): a
+ * consumer that falls out of it is dropped, so memory stays bounded whatever the event size. */
+#define HUB_RING_BYTES_FACTOR 4
+#define HUB_RING_BYTES_MIN (8u * 1024 * 1024)
 
 struct hub_entry {
     struct hub_event ev;
@@ -31,6 +39,7 @@ struct hub_stream {
     uint64_t first_seq; /* seq of ring[start] */
     uint64_t next_seq;  /* seq the next event gets */
     uint64_t bytes_total;
+    uint64_t ring_bytes;    /* sse_len of the events held */
     uint64_t since_wall_ms; /* when the broker subscription was taken */
     uint64_t idle_since_ms; /* loop time since no consumer holds it (or of the last poll) */
     bool live;              /* the broker acknowledged the subscription */
@@ -47,6 +56,7 @@ struct hub_consumer {
     const struct hub_consumer_ops *ops;
     void *owner;
     bool woken;
+    uint64_t drained_ms; /* loop time it last read everything (or attached) */
     struct hub_consumer *prev, *next;
 };
 
@@ -149,6 +159,7 @@ static void ring_pop(struct hub_stream *s)
     struct hub_entry *e = s->ring[s->start];
 
     HASH_DEL(s->by_id, e);
+    s->ring_bytes -= e->ev.sse_len;
     entry_free(e);
     s->ring[s->start] = NULL;
     s->start = (s->start + 1) % s->cap;
@@ -178,6 +189,7 @@ static int ring_push(struct hub_stream *s, struct hub_entry *e, size_t limit)
         ring_pop(s);
     s->ring[(s->start + s->count) % s->cap] = e;
     s->count++;
+    s->ring_bytes += e->ev.sse_len;
     return 0;
 }
 
@@ -351,6 +363,7 @@ int hub_attach(struct hub *hub, const char *tenant, const char *stream, const ch
     c->ops = ops;
     c->owner = owner;
     c->next_seq = resolve_cursor(hub, s, cursor, resume);
+    c->drained_ms = uv_now(hub->loop);
     *replay = (size_t)(s->next_seq - c->next_seq);
     c->next = s->consumers;
     if (s->consumers)
@@ -380,6 +393,7 @@ const struct hub_event *hub_consumer_peek(struct hub_consumer *c)
         if (c->next_seq < c->s->first_seq)
             c->next_seq = c->s->first_seq;
         c->woken = false;
+        c->drained_ms = uv_now(c->s->hub->loop);
         return NULL;
     }
     return &e->ev;
@@ -545,9 +559,19 @@ int hub_on_message(struct hub *hub, const char *topic, const void *payload, size
     s->bytes_total += e->ev.sse_len;
     e->ev.end_bytes = s->bytes_total;
     hub->events_in++;
+    {
+        uint64_t cap = (uint64_t)hub->p.send_queue_bytes * HUB_RING_BYTES_FACTOR;
+
+        if (cap < HUB_RING_BYTES_MIN)
+            cap = HUB_RING_BYTES_MIN;
+        while (s->count > 1 && s->ring_bytes > cap)
+            ring_pop(s);
+    }
     for (c = s->consumers; c; c = next) {
         next = c->next;
-        if (c->next_seq < s->first_seq || backlog_from(s, c->next_seq) > hub->p.send_queue_bytes) {
+        if (c->next_seq < s->first_seq ||
+            (backlog_from(s, c->next_seq) > hub->p.send_queue_bytes &&
+             e->ev.received_ms - c->drained_ms >= HUB_SLOW_GRACE_MS)) {
             hub->slow_dropped++;
             consumer_drop(c, "slow");
             continue;

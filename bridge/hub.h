@@ -6,8 +6,8 @@
  * Consumers do not get a queue of their own: each holds a cursor (a sequence number) into its
  * stream's buffer and is woken when an event arrives. When its connection can take data it
  * reads every pending event at once, so a burst becomes one socket write. An idle consumer
- * costs a few dozen bytes; a consumer whose backlog passes the byte limit, or whose cursor
- * falls out of the buffer, is dropped as slow.
+ * costs a few dozen bytes; a consumer whose backlog passes the byte limit and has not caught up
+ * for a second, or whose cursor falls out of the buffer (bounded in bytes), is dropped as slow.
  *
  * Everything runs on the bridge's loop thread.
  */
