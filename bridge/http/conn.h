@@ -31,6 +31,7 @@ struct conn {
     char *body; /* POST body being read, owned */
     size_t body_len;
     bool body_too_large;
+    bool close_after_reply;               /* the request had a body we did not read: do not reuse */
     const struct bridge_sse_route *route; /* borrowed from b->cfg */
     struct stream_sess *ss;               /* owned, CONN_STREAM */
     int close_code;                       /* CONN_WS_REFUSE */

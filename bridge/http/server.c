@@ -41,6 +41,10 @@ int http_reply(struct conn *c, int status, const char *ctype, const char *body, 
         lws_add_http_header_by_name(c->wsi, (const unsigned char *)"access-control-allow-origin:",
                                     (const unsigned char *)"*", 1, &p, end))
         return -1;
+    if (c->close_after_reply &&
+        lws_add_http_header_by_name(c->wsi, (const unsigned char *)"connection:",
+                                    (const unsigned char *)"close", 5, &p, end))
+        return -1;
     while (extra && *extra) {
         const char *colon = strchr(extra, ':'), *eol = strstr(extra, "\r\n");
         char name[64];
@@ -60,7 +64,7 @@ int http_reply(struct conn *c, int status, const char *ctype, const char *body, 
     }
     if (lws_finalize_write_http_header(c->wsi, start, &p, end))
         return -1;
-    if (len == 0) {
+    if (len == 0 && !c->close_after_reply) {
         c->kind = CONN_IDLE;
         return lws_http_transaction_completed(c->wsi) ? -1 : 0;
     }
@@ -100,7 +104,7 @@ static int write_reply(struct conn *c)
     c->reply = NULL;
     c->reply_len = 0;
     c->kind = CONN_IDLE;
-    if (n < 0)
+    if (n < 0 || c->close_after_reply)
         return -1;
     return lws_http_transaction_completed(c->wsi) ? -1 : 0;
 }
@@ -157,6 +161,9 @@ static int on_http(struct conn *c, const char *path)
     char id[MQP_ID_MAX + 2];
     int kind;
 
+    /* A body we are not going to read would be taken for the next request. */
+    c->close_after_reply = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0 ||
+                           lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0;
     if (c->b->stopping)
         return http_reply_error(c, 503, "unavailable", "shutting down");
     if (is_method(wsi, WSI_TOKEN_OPTIONS_URI))
@@ -198,6 +205,7 @@ static int on_http(struct conn *c, const char *path)
                 }
                 if (strtoull(cl, NULL, 10) > 0) {
                     c->kind = CONN_BODY_WAIT; /* served at LWS_CALLBACK_HTTP_BODY_COMPLETION */
+                    c->close_after_reply = false;
                     return 0;
                 }
             }

@@ -6,10 +6,12 @@
  */
 #include "sse/session.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include "access.h"
 #include "criteria.h"
@@ -21,6 +23,8 @@
 #define WRITE_BUDGET (64 * 1024)
 /* Room for a control frame after the events. */
 #define CONTROL_ROOM 256
+/* How often idle SSE connections are checked for a client that left. */
+#define PROBE_INTERVAL_MS 1000
 
 struct stream_sess {
     struct conn *c;
@@ -44,6 +48,7 @@ struct stream_registry {
     struct bridge *b;
     uv_timer_t timer;
     unsigned tick_ms;
+    uint64_t last_probe_ms;
     struct stream_sess *head;
     size_t n;
     unsigned char *scratch;
@@ -369,18 +374,41 @@ void session_closed(struct conn *c)
     c->ss = NULL;
 }
 
-/* Heartbeats and token expiry, checked on one timer for every session. */
+/*
+ * Has the client of an SSE session gone? lws does not read from an HTTP connection while it
+ * serves a response, so a client that closes an idle stream would only be noticed at the next
+ * write. A peek tells: 0 is the peer's FIN, an error other than EAGAIN a reset.
+ */
+static bool peer_gone(struct lws *wsi)
+{
+    char b;
+    ssize_t n = recv(lws_get_socket_fd(wsi), &b, 1, MSG_PEEK | MSG_DONTWAIT);
+
+    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
+/* Heartbeats, token expiry and departed clients, checked on one timer for every session. */
 static void on_tick(uv_timer_t *t)
 {
     struct stream_registry *r = t->data;
     uint64_t now = uv_now(r->b->loop), hb = r->b->cfg->sse.heartbeat_ms;
     int64_t wall = (int64_t)time(NULL);
     struct stream_sess *ss, *next;
+    bool probe = now - r->last_probe_ms >= PROBE_INTERVAL_MS;
 
+    if (probe)
+        r->last_probe_ms = now;
     for (ss = r->head; ss; ss = next) {
         next = ss->next;
         if (ss->killed || ss->end_reason)
             continue;
+        if (probe && !ss->ws && peer_gone(ss->c->wsi)) {
+            ss->killed = true;
+            hub_detach(ss->hc);
+            ss->hc = NULL;
+            lws_set_timeout(ss->c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+            continue;
+        }
         if (ss->exp <= wall) {
             sess_end(ss, "token-expired");
             continue;
