@@ -18,7 +18,8 @@ packages=(
     mosquitto mosquitto-clients mosquitto-dev libmosquitto-dev
     libjson-c-dev libssl-dev libcmocka-dev uthash-dev
     libwebsockets-dev libuv1-dev libsqlite3-dev libcurl4-openssl-dev
-    openssl procps iproute2 ca-certificates
+    openssl procps iproute2 ca-certificates curl
+    chromium
 )
 
 missing=()
