@@ -329,15 +329,17 @@ static void parse_routes(struct ctx *x, json_object *arr, struct bridge_config *
 
 static void parse_sse(struct ctx *x, json_object *doc, struct bridge_config *cfg)
 {
-    static const char *const keys[] = {"heartbeat_ms",     "retry_ms", "replay_max_events",
-                                       "replay_max_age_s", "routes",   NULL};
+    static const char *const keys[] = {
+        "heartbeat_ms",     "retry_ms", "coalesce_ms", "replay_max_events",
+        "replay_max_age_s", "routes",   NULL};
     json_object *s = get_object(x, doc, "sse", "$.sse"), *routes;
-    uint64_t hb = 15000, retry = 3000, rme = 1000, rma = 300;
+    uint64_t hb = 15000, retry = 3000, co = 5, rme = 1000, rma = 300;
 
     if (s) {
         check_keys(x, s, "$.sse", keys);
         get_uint(x, s, "heartbeat_ms", "$.sse.heartbeat_ms", 100, 300000, &hb);
         get_uint(x, s, "retry_ms", "$.sse.retry_ms", 0, 600000, &retry);
+        get_uint(x, s, "coalesce_ms", "$.sse.coalesce_ms", 0, 100, &co);
         get_uint(x, s, "replay_max_events", "$.sse.replay_max_events", 0, 100000, &rme);
         get_uint(x, s, "replay_max_age_s", "$.sse.replay_max_age_s", 0, 86400, &rma);
         if (json_object_object_get_ex(s, "routes", &routes))
@@ -345,6 +347,7 @@ static void parse_sse(struct ctx *x, json_object *doc, struct bridge_config *cfg
     }
     cfg->sse.heartbeat_ms = (unsigned)hb;
     cfg->sse.retry_ms = (unsigned)retry;
+    cfg->sse.coalesce_ms = (unsigned)co;
     cfg->sse.replay_max_events = rme;
     cfg->sse.replay_max_age_s = (unsigned)rma;
 }

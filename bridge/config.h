@@ -40,6 +40,7 @@ struct bridge_config {
     struct {
         unsigned heartbeat_ms;     /* default 15000 */
         unsigned retry_ms;         /* the SSE "retry:" field, default 3000 */
+        unsigned coalesce_ms;      /* least time between two writes to a busy client, 5 */
         size_t replay_max_events;  /* per stream, default 1000 */
         unsigned replay_max_age_s; /* default 300 */
         struct bridge_sse_route *routes;

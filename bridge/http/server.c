@@ -331,6 +331,9 @@ int http_server_start(struct bridge *b)
     srv->protocols[0].callback = callback;
     srv->protocols[0].per_session_data_size = sizeof(struct conn);
     srv->protocols[0].rx_buffer_size = 512;
+    /* lws cuts every send to tx_packet_size (default: the rx buffer size) and queues the rest
+     * for another POLLOUT round: allow a whole coalesced write in one send() */
+    srv->protocols[0].tx_packet_size = 512 * 1024;
     memset(&info, 0, sizeof(info));
     info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_DISABLE_OS_CA_CERTS |
                    LWS_SERVER_OPTION_VALIDATE_UTF8;

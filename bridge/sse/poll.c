@@ -71,7 +71,7 @@ static int parse_criteria(struct conn *c, struct mqp_criteria **out, char *msg, 
         goto out;
     }
     {
-        char err[160];
+        char err[128];
 
         if (mqp_criteria_compile(spec, out, err, sizeof(err)) != 0) {
             snprintf(msg, msglen, "criteria: %s", err);

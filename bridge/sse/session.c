@@ -26,6 +26,8 @@
 /* How often idle SSE connections are checked for a client that left. */
 #define PROBE_INTERVAL_MS 1000
 
+enum wake_queue { Q_NONE = 0, Q_NOW, Q_DEFERRED };
+
 struct stream_sess {
     struct conn *c;
     struct stream_registry *reg;
@@ -41,7 +43,9 @@ struct stream_sess {
     char ready_id[HUB_ID_LEN + 1];
     bool ws, preamble_done, ready_sent, hb_due, close_after_write, killed;
     const char *end_reason; /* set: send mqpush:reconnect and end */
+    enum wake_queue queued; /* waiting on reg->now or reg->deferred */
     struct stream_sess *prev, *next;
+    struct stream_sess *dprev, *dnext;
 };
 
 struct stream_registry {
@@ -49,6 +53,11 @@ struct stream_registry {
     uv_timer_t timer;
     unsigned tick_ms;
     uint64_t last_probe_ms;
+    uv_timer_t flush;             /* coalescing: serves the deferred sessions */
+    uv_check_t check;             /* end of the loop turn: serves the sessions woken in it */
+    struct stream_sess *now;      /* woken this turn */
+    struct stream_sess *deferred; /* woken, but wrote less than coalesce_ms ago */
+    int open_handles;
     struct stream_sess *head;
     size_t n;
     unsigned char *scratch;
@@ -77,11 +86,14 @@ static unsigned char *scratch(struct stream_registry *r, size_t need)
     return r->scratch + LWS_PRE;
 }
 
+static void undefer(struct stream_sess *ss);
+
 static void sess_free(struct stream_sess *ss)
 {
     struct stream_registry *r = ss->reg;
     struct bridge *b = r->b;
 
+    undefer(ss);
     hub_detach(ss->hc);
     mqp_identity_free(ss->id);
     mqp_criteria_free(ss->criteria);
@@ -109,11 +121,114 @@ static void sess_end(struct stream_sess *ss, const char *reason)
     lws_callback_on_writable(ss->c->wsi);
 }
 
+static int sse_writable(struct stream_sess *ss);
+
+/* Take ss off whichever wake queue it is on. */
+static void undefer(struct stream_sess *ss)
+{
+    struct stream_registry *r = ss->reg;
+
+    if (ss->queued == Q_NONE)
+        return;
+    if (ss->dprev)
+        ss->dprev->dnext = ss->dnext;
+    else if (ss->queued == Q_NOW)
+        r->now = ss->dnext;
+    else
+        r->deferred = ss->dnext;
+    if (ss->dnext)
+        ss->dnext->dprev = ss->dprev;
+    ss->dprev = ss->dnext = NULL;
+    ss->queued = Q_NONE;
+}
+
+static void enqueue(struct stream_sess *ss, enum wake_queue q)
+{
+    struct stream_registry *r = ss->reg;
+    struct stream_sess **head = q == Q_NOW ? &r->now : &r->deferred;
+
+    ss->queued = q;
+    ss->dprev = NULL;
+    ss->dnext = *head;
+    if (*head)
+        (*head)->dprev = ss;
+    *head = ss;
+}
+
+/*
+ * Write what is pending now, from the loop rather than from a WRITEABLE callback: asking lws
+ * for writability costs two epoll_ctl calls and a loop turn per write, more than the write
+ * itself. This is safe while lws holds no unsent part of an earlier write (lws_write() keeps
+ * what the socket did not take and sends it when it can); otherwise, and for WebSockets
+ * (one frame per lws_write()), we wait for the callback as usual.
+ */
+static void push_now(struct stream_sess *ss)
+{
+    struct lws *wsi = ss->c->wsi;
+
+    if (ss->ws || lws_partial_buffered(wsi)) {
+        lws_callback_on_writable(wsi);
+        return;
+    }
+    if (sse_writable(ss) < 0) {
+        ss->killed = true;
+        hub_detach(ss->hc);
+        ss->hc = NULL;
+        lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+    }
+}
+
+static void flush_queue(struct stream_registry *r, struct stream_sess **head)
+{
+    while (*head) {
+        struct stream_sess *ss = *head;
+
+        undefer(ss);
+        push_now(ss);
+    }
+}
+
+static void on_flush(uv_timer_t *t)
+{
+    struct stream_registry *r = t->data;
+
+    flush_queue(r, &r->deferred);
+}
+
+/* After the loop has handled everything that arrived in this turn. */
+static void on_check(uv_check_t *h)
+{
+    struct stream_registry *r = h->data;
+
+    uv_check_stop(h);
+    flush_queue(r, &r->now);
+}
+
+/*
+ * Events are waiting. Nothing is written from inside the hub's fan-out: a session is queued,
+ * and every event that arrived in this loop turn goes out in one write at its end. A session
+ * that wrote less than coalesce_ms ago waits for the coalescing timer instead, so that under
+ * load a client gets one write per interval carrying everything pending; a quiet one is
+ * served in the same turn, so a lone event pays no delay.
+ */
 static void on_wake(void *owner)
 {
     struct stream_sess *ss = owner;
+    struct stream_registry *r = ss->reg;
+    unsigned co = r->b->cfg->sse.coalesce_ms;
+    uint64_t now = uv_now(r->b->loop);
 
-    lws_callback_on_writable(ss->c->wsi);
+    if (ss->queued != Q_NONE || ss->killed)
+        return;
+    if (co == 0 || now - ss->last_write_ms >= co) {
+        if (r->now == NULL)
+            uv_check_start(&r->check, on_check);
+        enqueue(ss, Q_NOW);
+        return;
+    }
+    if (r->deferred == NULL)
+        uv_timer_start(&r->flush, on_flush, co - (now - ss->last_write_ms), 0);
+    enqueue(ss, Q_DEFERRED);
 }
 
 static void on_drop(void *owner, const char *reason)
@@ -436,14 +551,23 @@ static int registry_init(struct bridge *b)
     r->timer.data = r;
     uv_timer_start(&r->timer, on_tick, r->tick_ms, r->tick_ms);
     uv_unref((uv_handle_t *)&r->timer);
+    uv_timer_init(b->loop, &r->flush);
+    r->flush.data = r;
+    uv_check_init(b->loop, &r->check);
+    r->check.data = r;
+    r->open_handles = 3;
+    uv_unref((uv_handle_t *)&r->flush);
     b->sessions = r;
     return 0;
 }
 
+/* Every handle's close callback comes here; the last frees the registry. */
 static void registry_free_cb(uv_handle_t *h)
 {
     struct stream_registry *r = h->data;
 
+    if (--r->open_handles > 0)
+        return;
     free(r->scratch);
     free(r);
 }
@@ -462,6 +586,10 @@ void sessions_fini(struct bridge *b)
     }
     b->sessions = NULL;
     uv_timer_stop(&r->timer);
+    uv_timer_stop(&r->flush);
+    uv_close((uv_handle_t *)&r->flush, registry_free_cb);
+    uv_check_stop(&r->check);
+    uv_close((uv_handle_t *)&r->check, registry_free_cb);
     uv_close((uv_handle_t *)&r->timer, registry_free_cb);
 }
 
@@ -555,7 +683,7 @@ static int read_options(struct conn *c, struct open_req *q, char *msg, size_t ms
         spec = json_object_get(v);
     }
     if (spec) {
-        char err[160];
+        char err[128];
 
         if (mqp_criteria_compile(spec, &q->criteria, err, sizeof(err)) != 0) {
             snprintf(msg, msglen, "criteria: %s", err);
