@@ -17,6 +17,7 @@
 struct mqlink;
 struct http_server;
 struct stream_registry;
+struct curl_loop;
 
 struct bridge {
     uv_loop_t *loop;
@@ -27,7 +28,8 @@ struct bridge {
     struct hub *hub;
     struct store *store;
     struct http_server *http;
-    struct stream_registry *sessions; /* open SSE/WebSocket sessions (sse/stream.c) */
+    struct stream_registry *sessions; /* open SSE/WebSocket sessions (sse/session.c) */
+    struct curl_loop *curl;           /* outgoing HTTP (net/curl_loop.c) */
     struct metrics metrics;
     bool stopping; /* SIGTERM seen: refuse new connections, close the others */
 };

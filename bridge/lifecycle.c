@@ -11,6 +11,7 @@
 #include "config.h"
 #include "core/config.h"
 #include "http/server.h"
+#include "net/curl_loop.h"
 #include "sse/session.h"
 
 /* How long SIGTERM waits for streams to end before leaving the broker anyway. */
@@ -121,6 +122,8 @@ static void on_link_stopped(void *arg)
 
     http_server_close(b->http);
     sessions_fini(b);
+    curl_loop_close(b->curl);
+    b->curl = NULL;
     hub_free(b->hub);
     b->hub = NULL;
     store_close(b->store);
@@ -202,6 +205,8 @@ int bridge_start(struct bridge *b, uv_loop_t *loop, struct bridge_config *cfg)
     hp.send_queue_bytes = cfg->limits.send_queue_bytes;
     if (hub_new(loop, &hp, &hub_link, b->link, &b->hub) != 0)
         goto fail;
+    if (curl_loop_new(loop, &b->curl) != 0)
+        goto fail;
     if (http_server_start(b) != 0)
         goto fail;
     if (mqlink_start(b->link) != 0)
@@ -217,6 +222,8 @@ int bridge_start(struct bridge *b, uv_loop_t *loop, struct bridge_config *cfg)
     fprintf(stderr, "mqpush-bridge: listening on %s:%d\n", cfg->listen_host, cfg->listen_port);
     return 0;
 fail:
+    curl_loop_close(b->curl);
+    b->curl = NULL;
     http_server_free(b->http);
     b->http = NULL;
     hub_free(b->hub);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <curl/curl.h>
 #include <mosquitto.h>
 #include "bridge.h"
 #include "config.h"
@@ -127,6 +128,7 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     raise_fd_limit(cfg->limits.max_connections + 256);
     mosquitto_lib_init();
+    curl_global_init(CURL_GLOBAL_DEFAULT);
     if (uv_loop_init(&loop) != 0)
         goto out;
     if (bridge_start(&b, &loop, cfg) != 0) {
@@ -143,6 +145,7 @@ int main(int argc, char **argv)
     if (rc)
         fprintf(stderr, "mqpush-bridge: handles left open at exit\n");
 out:
+    curl_global_cleanup();
     mosquitto_lib_cleanup();
     return rc;
 }

@@ -35,6 +35,18 @@ static void check_frame(const struct hub_event *ev)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* The input is not NUL-terminated: copy exactly n bytes (strndup may look further). */
+static char *copy(const char *s, size_t n)
+{
+    char *p = malloc(n + 1);
+
+    if (p) {
+        memcpy(p, s, n);
+        p[n] = '\0';
+    }
+    return p;
+}
+
 static const uint8_t *find_mark(const uint8_t *d, size_t n)
 {
     size_t i;
@@ -64,7 +76,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (nl == NULL || hub_new(&loop, &p, NULL, NULL, &hub) != 0)
         return 0;
-    topic = strndup((const char *)data, (size_t)(nl - data));
+    topic = copy((const char *)data, (size_t)(nl - data));
     hub_attach(hub, "t", "s", NULL, &ops, &c, &c, &res, &replay);
     size -= (size_t)(nl + 1 - data);
     data = nl + 1;
@@ -76,7 +88,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         hub_consumer_advance(c);
     }
     if (mark) {
-        char *cursor = strndup((const char *)mark + 2, size - (size_t)(mark + 2 - data));
+        char *cursor = copy((const char *)mark + 2, size - (size_t)(mark + 2 - data));
 
         hub_attach(hub, "t", "s", cursor, &ops, &r, &r, &res, &replay);
         while (r && (ev = hub_consumer_peek(r)) != NULL) {

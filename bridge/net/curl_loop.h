@@ -1,0 +1,35 @@
+/*
+ * libcurl's multi-socket API on the bridge's libuv loop, for every outgoing HTTP request the
+ * bridge makes (SET push, Web Push, UnifiedPush): curl tells which sockets to watch and when
+ * to time out, libuv watches them, nothing blocks the loop. One transfer = one easy handle
+ * prepared by the caller (URL, method, body, headers, SSRF guard options) and handed over.
+ */
+#ifndef BRIDGE_NET_CURL_LOOP_H
+#define BRIDGE_NET_CURL_LOOP_H
+
+#include <curl/curl.h>
+#include <uv.h>
+
+struct curl_loop;
+
+/* A transfer ended: result is curl's (CURLE_OK for any HTTP status; read the status with
+ * curl_easy_getinfo). The easy handle still belongs to the caller, who cleans it up. */
+typedef void (*curl_loop_done_fn)(void *ud, CURL *easy, CURLcode result);
+
+/* Returns 0 and *out (free with curl_loop_close()), or -1. curl_global_init() is the caller's. */
+int curl_loop_new(uv_loop_t *loop, struct curl_loop **out);
+
+/*
+ * Start easy (borrowed until done is called). Returns 0, or -1 when curl refuses it (then done
+ * is not called).
+ */
+int curl_loop_add(struct curl_loop *cl, CURL *easy, curl_loop_done_fn done, void *ud);
+
+/* Transfers in flight, for /metrics and tests. */
+int curl_loop_running(const struct curl_loop *cl);
+
+/* Abort what is in flight (done is called with CURLE_ABORTED_BY_CALLBACK), close the handles,
+ * and free cl once the loop has run their close callbacks. Accepts NULL. */
+void curl_loop_close(struct curl_loop *cl);
+
+#endif
