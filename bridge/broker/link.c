@@ -12,9 +12,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <uthash.h>
 
 #define MISC_INTERVAL_MS 1000
+/* Packets read in one loop turn at most, so that a flood cannot starve the clients' writes. */
+#define READ_BATCH_MAX 1024
 
 struct sub {
     char *filter;
@@ -193,6 +196,25 @@ static void update_poll(struct mqlink *l)
     }
 }
 
+/*
+ * Read every packet the socket holds now. mosquitto_loop_read() reads one packet per call
+ * (it sizes its batch by the QoS 2 queue), so one event per loop turn would reach the hub and
+ * every client would get one write per event; reading the whole burst lets the clients get it
+ * in one write each. libmosquitto reads exactly a packet's bytes, so bytes still in the kernel
+ * are the next packets.
+ */
+static int read_all(struct mqlink *l)
+{
+    int fd = mosquitto_socket(l->mosq), rc = MOSQ_ERR_SUCCESS, i, pending = 0;
+
+    for (i = 0; i < READ_BATCH_MAX && rc == MOSQ_ERR_SUCCESS && !l->failed; i++) {
+        rc = mosquitto_loop_read(l->mosq, 1);
+        if (rc != MOSQ_ERR_SUCCESS || ioctl(fd, FIONREAD, &pending) != 0 || pending <= 0)
+            break;
+    }
+    return rc;
+}
+
 static void on_poll(uv_poll_t *h, int status, int events)
 {
     struct mqlink *l = h->data;
@@ -205,7 +227,7 @@ static void on_poll(uv_poll_t *h, int status, int events)
     if (events & UV_WRITABLE)
         rc = mosquitto_loop_write(l->mosq, 1);
     if (rc == MOSQ_ERR_SUCCESS && (events & UV_READABLE))
-        rc = mosquitto_loop_read(l->mosq, 1);
+        rc = read_all(l);
     if (rc != MOSQ_ERR_SUCCESS || l->failed) {
         link_down(l);
         return;
