@@ -169,8 +169,9 @@ for rate in $rates; do
     printf '  %5s ev/s -> %8s deliveries/s (wanted %s), %s us CPU each, bridge CPU %.0f%%, dropped %s\n' \
         "$rate" "$dps" "$want" "$cpu" "$(echo "$busy * 100" | bc -l)" "$closed"
     if [ "$dps" -gt "$best" ]; then best=$dps best_cpu=$cpu best_rate=$rate; fi
-    # Saturated: the bridge no longer keeps up (or sheds clients) or its core is busy.
-    if [ "$closed" -gt 0 ] || [ "$dps" -lt $((want * 9 / 10)) ] || [ "$(echo "$busy > 0.95" | bc -l)" = 1 ]; then
+    # Saturated: the bridge no longer keeps up, or sheds clients. A busy core alone is not
+    # the end: at higher rates more events share each write, so a delivery costs less.
+    if [ "$closed" -gt 0 ] || [ "$dps" -lt $((want * 9 / 10)) ]; then
         break
     fi
 done
@@ -189,7 +190,7 @@ taskset -c 0 "$mosquitto" -c "$work/plain.conf" >"$work/plain.out" 2>&1 &
 plain_pid=$!
 pids+=("$plain_pid")
 wait_port "$pport"
-echo "== peer: bare Mosquitto (CPU 0) to $clients MQTT subscribers at $best_rate and $half events/s"
+echo "== peer: bare Mosquitto (CPU 0) to $clients MQTT subscribers at $best_rate events/s, then at half its own saturation"
 peer() { # rate duration
     taskset -c 1 "$mqload" --port "$pport" --broker-pid "$plain_pid" --pubs 1 --subs "$clients" \
         --qos 0 --sub-qos 0 --rate "$1" --warmup 1 --duration "$2" --pub-topic bench/s/app:tick \
@@ -198,7 +199,9 @@ peer() { # rate duration
 }
 peer_sat=$(peer "$best_rate" "$dur")
 echo "$peer_sat" | jq -c '. + {phase: "peer-saturation"}' >>"$results"
-peer_lat=$(peer "$half" "$lat_dur")
+peer_half=$(echo "$peer_sat" | jq --argjson c "$clients" '((.delivered_per_s // 0) / $c / 2) | floor')
+[ "$peer_half" -ge 1 ] || peer_half=1
+peer_lat=$(peer "$peer_half" "$lat_dur")
 echo "$peer_lat" | jq -c '. + {phase: "peer-latency"}' >>"$results"
 peer_dps=$(echo "$peer_sat" | jq '.delivered_per_s // 0 | floor')
 peer_cpu=$(echo "$peer_sat" | jq 'if (.delivered_per_s // 0) > 0 then (.broker_cpu * 1e6 / .delivered_per_s) else 0 end')
@@ -214,12 +217,12 @@ printf '  %-44s %14s  %s\n' "bridge RSS per idle SSE connection" "$idle_bytes B"
 printf '  %-44s %14s  %s\n' "deliveries/s at saturation (one core)" "$best" ">= 200,000"
 printf '  %-44s %14s  %s\n' "bridge CPU per delivery" "$best_cpu us" "<= 5 us"
 printf '  %-44s %14s  %s\n' "  -> deliveries/s per core from CPU/delivery" "$per_core" ""
-printf '  %-44s %14s  %s\n' "latency p50 / p99 at half saturation" "$p50 / $p99 ms" "p99 < 10 ms"
+printf '  %-44s %14s  %s\n' "latency p50 / p99 at half saturation" "$(printf '%.2f / %.2f' "$p50" "$p99") ms" "p99 < 10 ms"
 echo
 echo "peer: bare Mosquitto delivering the same events over MQTT (QoS 0) to $clients subscribers"
 printf '  %-44s %14s\n' "deliveries/s at $best_rate events/s" "$peer_dps"
 printf '  %-44s %14s\n' "broker CPU per delivery" "$(printf '%.3f' "$peer_cpu") us"
-printf '  %-44s %14s\n' "latency p99 at $half events/s" "$peer_p99 ms"
+printf '  %-44s %14s\n' "latency p99 at $peer_half events/s (half its saturation)" "$peer_p99 ms"
 printf '  ratios bridge/Mosquitto: deliveries %.2f, CPU per delivery %.2f, p99 %.2f\n' \
     "$(echo "$best / ($peer_dps + 0.000001)" | bc -l)" \
     "$(echo "$best_cpu / ($peer_cpu + 0.000001)" | bc -l)" \

@@ -13,6 +13,7 @@
 #include <netinet/in.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -76,6 +77,8 @@ static void broker_start(struct fx *f)
     if (f->broker == 0) {
         int null = open("/dev/null", 1);
 
+        /* A failed assertion ends the test process early: take the broker with it. */
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
         dup2(null, 1);
         dup2(null, 2);
         unsetenv("LD_PRELOAD");
