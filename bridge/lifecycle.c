@@ -116,18 +116,35 @@ static void close_handle(uv_handle_t *h)
         uv_close(h, NULL);
 }
 
-static void on_link_stopped(void *arg)
+/* The parts whose handles close on the loop (and the store). */
+static void close_parts(struct bridge *b)
 {
-    struct bridge *b = arg;
-
-    http_server_close(b->http);
-    sessions_fini(b);
     curl_loop_close(b->curl);
     b->curl = NULL;
     hub_free(b->hub);
     b->hub = NULL;
     store_close(b->store);
     b->store = NULL;
+}
+
+/* What may only go once the loop has run the close callbacks. */
+static void free_rest(struct bridge *b)
+{
+    http_server_free(b->http);
+    b->http = NULL;
+    mqlink_free(b->link);
+    b->link = NULL;
+    mqp_config_free(b->streams);
+    b->streams = NULL;
+}
+
+static void on_link_stopped(void *arg)
+{
+    struct bridge *b = arg;
+
+    http_server_close(b->http);
+    sessions_fini(b);
+    close_parts(b);
     close_handle((uv_handle_t *)&lc.sig_hup);
     close_handle((uv_handle_t *)&lc.sig_term);
     close_handle((uv_handle_t *)&lc.sig_int);
@@ -222,30 +239,15 @@ int bridge_start(struct bridge *b, uv_loop_t *loop, struct bridge_config *cfg)
     fprintf(stderr, "mqpush-bridge: listening on %s:%d\n", cfg->listen_host, cfg->listen_port);
     return 0;
 fail:
-    curl_loop_close(b->curl);
-    b->curl = NULL;
-    http_server_free(b->http);
-    b->http = NULL;
-    hub_free(b->hub);
-    b->hub = NULL;
-    mqlink_free(b->link);
-    b->link = NULL;
-    store_close(b->store);
-    b->store = NULL;
-    mqp_config_free(b->streams);
-    b->streams = NULL;
+    close_parts(b);
+    free_rest(b);
     b->cfg = NULL;
     return -1;
 }
 
 void bridge_cleanup(struct bridge *b)
 {
-    http_server_free(b->http);
-    b->http = NULL;
-    mqlink_free(b->link);
-    b->link = NULL;
-    mqp_config_free(b->streams);
-    b->streams = NULL;
+    free_rest(b);
     bridge_config_free(b->cfg);
     b->cfg = NULL;
 }

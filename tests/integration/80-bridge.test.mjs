@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Bridge, publisher, request } from './lib/bridge.mjs';
+import { Bridge, publisher, request, shutdown } from './lib/bridge.mjs';
 import { BRIDGE, EXAMPLES_DIR } from './lib/env.mjs';
 import { run } from './lib/proc.mjs';
 import { SseReader } from './lib/sse.mjs';
@@ -32,12 +32,7 @@ before(async () => {
 });
 
 after(async () => {
-    try {
-        await bridge?.stop();
-    } finally {
-        bridge?.kill();
-        await w?.dispose();
-    }
+    await shutdown({ bridge, world: w });
 });
 
 describe('command line', () => {

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EventSource } from 'eventsource';
-import { Bridge, publisher, request } from './lib/bridge.mjs';
+import { Bridge, publisher, request, shutdown } from './lib/bridge.mjs';
 import { expectedCopy } from './lib/expect.mjs';
 import { SseReader } from './lib/sse.mjs';
 import { ev, stream } from './lib/streams.mjs';
@@ -40,13 +40,7 @@ before(async () => {
 });
 
 after(async () => {
-    await pub?.end().catch(() => {});
-    try {
-        await bridge?.stop();
-    } finally {
-        bridge?.kill();
-        await w?.dispose();
-    }
+    await shutdown({ pub, bridge, world: w });
 });
 
 /** An EventSource that records default events and named control events. */

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Bridge, publisher } from './lib/bridge.mjs';
+import { Bridge, publisher, shutdown } from './lib/bridge.mjs';
 import { SseReader } from './lib/sse.mjs';
 import { ev, stream } from './lib/streams.mjs';
 import { createWorld } from './lib/world.mjs';
@@ -35,13 +35,7 @@ before(async () => {
 });
 
 after(async () => {
-    await pub?.end().catch(() => {});
-    try {
-        await bridge?.stop();
-    } finally {
-        bridge?.kill();
-        await w?.dispose();
-    }
+    await shutdown({ pub, bridge, world: w });
 });
 
 const url = (extra = '') => `${bridge.url}/stream/v1/streams/s?tenant=t${extra}`;

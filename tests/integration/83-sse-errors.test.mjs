@@ -3,7 +3,7 @@
 // Every bad token the plugin refuses is refused here too, by the same core check.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { Bridge, publisher, request } from './lib/bridge.mjs';
+import { Bridge, publisher, request, shutdown } from './lib/bridge.mjs';
 import { SseReader } from './lib/sse.mjs';
 import { ev, stream } from './lib/streams.mjs';
 import {
@@ -47,13 +47,7 @@ before(async () => {
 });
 
 after(async () => {
-    await pub?.end().catch(() => {});
-    try {
-        await bridge?.stop();
-    } finally {
-        bridge?.kill();
-        await w?.dispose();
-    }
+    await shutdown({ pub, bridge, world: w });
 });
 
 const ta = () => w.issuers.t;

@@ -5,7 +5,7 @@ import { once } from 'node:events';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import WebSocket from 'ws';
-import { Bridge, publisher, request } from './lib/bridge.mjs';
+import { Bridge, publisher, request, shutdown } from './lib/bridge.mjs';
 import { ev, stream } from './lib/streams.mjs';
 import { createWorld } from './lib/world.mjs';
 
@@ -32,13 +32,7 @@ before(async () => {
 });
 
 after(async () => {
-    await pub?.end().catch(() => {});
-    try {
-        await bridge?.stop();
-    } finally {
-        bridge?.kill();
-        await w?.dispose();
-    }
+    await shutdown({ pub, bridge, world: w });
 });
 
 /** Open a WebSocket; collects parsed frames; resolves once open (or closed). */

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { chromium } from 'playwright-core';
-import { Bridge, publisher } from './lib/bridge.mjs';
+import { Bridge, publisher, shutdown } from './lib/bridge.mjs';
 import { ev, stream } from './lib/streams.mjs';
 import { createWorld } from './lib/world.mjs';
 
@@ -44,13 +44,7 @@ before(async () => {
 
 after(async () => {
     await browser?.close().catch(() => {});
-    await pub?.end().catch(() => {});
-    try {
-        await bridge?.stop();
-    } finally {
-        bridge?.kill();
-        await w?.dispose();
-    }
+    await shutdown({ pub, bridge, world: w });
 });
 
 /** Events and control frames the page's EventSource has seen so far. */

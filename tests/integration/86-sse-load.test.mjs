@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Bridge, publisher } from './lib/bridge.mjs';
+import { Bridge, publisher, shutdown } from './lib/bridge.mjs';
 import { SseReader } from './lib/sse.mjs';
 import { ev, stream } from './lib/streams.mjs';
 import { createWorld } from './lib/world.mjs';
@@ -38,13 +38,7 @@ before(async () => {
 });
 
 after(async () => {
-    await pub?.end().catch(() => {});
-    try {
-        await bridge?.stop({ timeoutMs: 60000 });
-    } finally {
-        bridge?.kill();
-        await w?.dispose();
-    }
+    await shutdown({ pub, bridge, world: w, timeoutMs: 60000 });
 });
 
 async function openMany(n, path) {

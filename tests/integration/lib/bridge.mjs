@@ -205,3 +205,17 @@ export async function publisher(world, tenant) {
         end: () => end(client),
     };
 }
+
+/**
+ * For after() hooks: end the publisher, stop the bridge (throwing unless it exits 0 without
+ * sanitizer reports) and remove the world; whatever fails, nothing is left running.
+ */
+export async function shutdown({ pub, bridge, world, timeoutMs = 30000 }) {
+    await pub?.end().catch(() => {});
+    try {
+        await bridge?.stop({ timeoutMs });
+    } finally {
+        bridge?.kill();
+        await world?.dispose();
+    }
+}
