@@ -243,7 +243,7 @@ static void parse_broker(struct ctx *x, json_object *doc, struct bridge_config *
         report(x, "$.broker", "give token or token_file, not both");
     else if (!cfg->broker_token && !token_file)
         report(x, "$.broker", "token or token_file is required");
-    if (token_file) {
+    if (token_file && !cfg->broker_token) {
         char err[256];
 
         cfg->broker_token_file = join_path(x->dir, token_file);
