@@ -107,7 +107,7 @@ static void format_now(char *buf, size_t cap)
  * verbatim; RFC 8259 section 6 has no such numbers. 1e999 is JSON (it overflows a double but
  * keeps its text), so the text decides.
  */
-static bool has_non_json_number(json_object *o)
+bool mqp_json_has_non_json_number(json_object *o)
 {
     switch (json_object_get_type(o)) {
     case json_type_double: {
@@ -126,7 +126,7 @@ static bool has_non_json_number(json_object *o)
         size_t n = json_object_array_length(o);
 
         for (size_t i = 0; i < n; i++)
-            if (has_non_json_number(json_object_array_get_idx(o, i)))
+            if (mqp_json_has_non_json_number(json_object_array_get_idx(o, i)))
                 return true;
         return false;
     }
@@ -134,7 +134,7 @@ static bool has_non_json_number(json_object *o)
         json_object_object_foreach(o, key, val)
         {
             (void)key;
-            if (has_non_json_number(val))
+            if (mqp_json_has_non_json_number(val))
                 return true;
         }
         return false;
@@ -181,7 +181,7 @@ static enum mqp_event_status parse_event(const char *buf, size_t len, json_objec
     if (!json_object_is_type(obj, json_type_object))
         goto out;
     st = MQP_EVENT_NOT_JSON;
-    if (has_non_json_number(obj))
+    if (mqp_json_has_non_json_number(obj))
         goto out;
     st = MQP_EVENT_BAD_FIELD;
     if (!member_has_type(obj, "timestamp", json_type_string) ||

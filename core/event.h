@@ -59,4 +59,10 @@ enum mqp_event_status mqp_event_fanout(const struct mqp_config *cfg, const char 
                                        const void *payload, size_t len, mqp_emit_fn emit, void *ctx,
                                        size_t *n_emitted);
 
+/*
+ * True when o holds a number that is not JSON (NaN, Infinity: json-c accepts them even in
+ * strict mode). Every parser of outside JSON refuses such documents.
+ */
+bool mqp_json_has_non_json_number(json_object *o);
+
 #endif
