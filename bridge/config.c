@@ -1,54 +1,75 @@
 /*
  * bridge.json: parse, check and fill in defaults. Every problem is reported with its JSON
  * path, and all of them at once, so that an operator fixes a file in one go. Unknown keys are
- * errors: a misspelt limit must not pass silently.
+ * errors: a misspelt limit must not pass silently. schemas/bridge.schema.json states the same
+ * rules for editors and CI; a change here is a change there.
  */
 #include "config.h"
+#include "config_int.h"
 
-#include <arpa/inet.h>
-#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define BRIDGE_CONFIG_MAX_BYTES (1024 * 1024)
+#define BRIDGE_CONFIG_MAX_ERRORS 100
 #define TOKEN_MAX_BYTES (64 * 1024)
 
 struct ctx {
     struct mqp_errors *errs;
-    int n;
-    const char *dir; /* directory of bridge.json, for relative paths */
+    size_t n;        /* problems found */
+    size_t n_listed; /* of which appended to errs */
+    const char *dir; /* absolute directory of bridge.json, for relative paths */
 };
 
 static void report(struct ctx *x, const char *path, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-static void report(struct ctx *x, const char *path, const char *fmt, ...)
-{
-    char msg[512], *line, **grown;
-    va_list ap;
-    size_t len;
 
-    x->n++;
-    if (x->errs == NULL)
+/* Append "<path>: <message>"; past BRIDGE_CONFIG_MAX_ERRORS only count (see finish_report). */
+static void append(struct ctx *x, const char *path, const char *msg)
+{
+    size_t len = strlen(path) + strlen(msg) + 3;
+    char *line = malloc(len), **grown;
+
+    if (line == NULL)
         return;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    len = strlen(path) + strlen(msg) + 3;
-    line = malloc(len);
     grown = realloc(x->errs->msgs, (x->errs->n + 1) * sizeof(*grown));
-    if (line == NULL || grown == NULL) {
+    if (grown == NULL) {
         free(line);
-        if (grown)
-            x->errs->msgs = grown;
         return;
     }
     snprintf(line, len, "%s: %s", path, msg);
     x->errs->msgs = grown;
     x->errs->msgs[x->errs->n++] = line;
+}
+
+static void report(struct ctx *x, const char *path, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+
+    x->n++;
+    if (x->errs == NULL || x->n_listed >= BRIDGE_CONFIG_MAX_ERRORS)
+        return;
+    x->n_listed++;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    append(x, path, msg);
+}
+
+static void finish_report(struct ctx *x)
+{
+    char msg[64];
+
+    if (x->errs == NULL || x->n <= x->n_listed)
+        return;
+    snprintf(msg, sizeof(msg), "%zu more errors not listed", x->n - x->n_listed);
+    append(x, "$", msg);
 }
 
 static void check_keys(struct ctx *x, json_object *obj, const char *path, const char *const *known)
@@ -79,38 +100,61 @@ static json_object *get_object(struct ctx *x, json_object *obj, const char *key,
     return v;
 }
 
-/* *out: copy of the string at key (NULL when absent). Returns false on a wrong type. */
-static bool get_string(struct ctx *x, json_object *obj, const char *key, const char *path,
+/* *out: copy of the non-empty string at key, NULL when absent or wrong (then reported). */
+static void get_string(struct ctx *x, json_object *obj, const char *key, const char *path,
                        char **out)
 {
     json_object *v;
 
     *out = NULL;
     if (!json_object_object_get_ex(obj, key, &v))
-        return true;
+        return;
     if (!json_object_is_type(v, json_type_string) || json_object_get_string_len(v) == 0) {
         report(x, path, "must be a non-empty string");
-        return false;
+        return;
+    }
+    /* C strings end at the first NUL: "a\u0000b" would silently become "a". */
+    if (strlen(json_object_get_string(v)) != (size_t)json_object_get_string_len(v)) {
+        report(x, path, "must not contain NUL characters");
+        return;
     }
     *out = strdup(json_object_get_string(v));
-    return true;
+    if (*out == NULL)
+        report(x, path, "out of memory");
 }
 
+/*
+ * *out = the integer at key when it lies in [min, max]; unchanged when absent. JSON Schema's
+ * "integer" is a number without a fractional part, so 1e3 and 8192.0 count as integers too
+ * (json-c parses them as doubles).
+ */
 static void get_uint(struct ctx *x, json_object *obj, const char *key, const char *path,
                      uint64_t min, uint64_t max, uint64_t *out)
 {
     json_object *v;
-    int64_t n;
+    bool ok = false;
+    uint64_t n = 0;
 
     if (!json_object_object_get_ex(obj, key, &v))
         return;
-    n = json_object_get_int64(v);
-    if (!json_object_is_type(v, json_type_int) || n < 0 || (uint64_t)n < min || (uint64_t)n > max) {
+    if (json_object_is_type(v, json_type_int)) {
+        int64_t i = json_object_get_int64(v);
+
+        ok = i >= 0;
+        n = (uint64_t)i;
+    } else if (json_object_is_type(v, json_type_double)) {
+        double d = json_object_get_double(v);
+
+        /* NaN and infinities fail the comparisons; the cast is done only within range. */
+        ok = d >= 0 && d <= (double)max && (double)(uint64_t)d == d;
+        n = ok ? (uint64_t)d : 0;
+    }
+    if (!ok || n < min || n > max) {
         report(x, path, "must be an integer between %llu and %llu", (unsigned long long)min,
                (unsigned long long)max);
         return;
     }
-    *out = (uint64_t)n;
+    *out = n;
 }
 
 static char *join_path(const char *dir, const char *file)
@@ -118,103 +162,13 @@ static char *join_path(const char *dir, const char *file)
     size_t len;
     char *p;
 
-    if (file[0] == '/' || dir == NULL)
+    if (file[0] == '/')
         return strdup(file);
     len = strlen(dir) + strlen(file) + 2;
     p = malloc(len);
     if (p)
-        snprintf(p, len, "%s/%s", dir, file);
+        snprintf(p, len, "%s%s%s", dir, dir[strlen(dir) - 1] == '/' ? "" : "/", file);
     return p;
-}
-
-static bool valid_id(const char *s)
-{
-    size_t n = strlen(s), i;
-
-    if (n == 0 || n > 128)
-        return false;
-    for (i = 0; i < n; i++)
-        if (!isalnum((unsigned char)s[i]) && s[i] != '.' && s[i] != '_' && s[i] != '-')
-            return false;
-    return true;
-}
-
-/* "host:port", "[v6]:port"; host an IP literal or localhost. */
-static void parse_listen(struct ctx *x, const char *s, struct bridge_config *cfg)
-{
-    const char *colon;
-    char host[64];
-    size_t hl;
-    char *end;
-    long port;
-    unsigned char addr[16];
-
-    if (s[0] == '[') {
-        const char *close = strchr(s, ']');
-
-        if (close == NULL || close[1] != ':') {
-            report(x, "$.listen", "expected \"[ipv6]:port\"");
-            return;
-        }
-        hl = (size_t)(close - s - 1);
-        if (hl >= sizeof(host)) {
-            report(x, "$.listen", "address too long");
-            return;
-        }
-        memcpy(host, s + 1, hl);
-        colon = close + 1;
-    } else {
-        colon = strrchr(s, ':');
-        if (colon == NULL) {
-            report(x, "$.listen", "expected \"host:port\"");
-            return;
-        }
-        hl = (size_t)(colon - s);
-        if (hl >= sizeof(host)) {
-            report(x, "$.listen", "address too long");
-            return;
-        }
-        memcpy(host, s, hl);
-    }
-    host[hl] = '\0';
-    errno = 0;
-    port = strtol(colon + 1, &end, 10);
-    if (*end != '\0' || colon[1] == '\0' || errno || port < 1 || port > 65535) {
-        report(x, "$.listen", "port must be between 1 and 65535");
-        return;
-    }
-    if (strcmp(host, "localhost") != 0 && inet_pton(AF_INET, host, addr) != 1 &&
-        inet_pton(AF_INET6, host, addr) != 1) {
-        report(x, "$.listen", "host must be an IP address or localhost");
-        return;
-    }
-    cfg->listen_host = strdup(strcmp(host, "localhost") == 0 ? "127.0.0.1" : host);
-    cfg->listen_port = (int)port;
-}
-
-static bool valid_cidr(const char *s)
-{
-    char addr[64], *slash, *end;
-    unsigned char bin[16];
-    long prefix;
-    int max;
-
-    if (strlen(s) >= sizeof(addr))
-        return false;
-    strcpy(addr, s);
-    slash = strchr(addr, '/');
-    if (slash == NULL)
-        return false;
-    *slash = '\0';
-    if (inet_pton(AF_INET, addr, bin) == 1)
-        max = 32;
-    else if (inet_pton(AF_INET6, addr, bin) == 1)
-        max = 128;
-    else
-        return false;
-    errno = 0;
-    prefix = strtol(slash + 1, &end, 10);
-    return slash[1] != '\0' && *end == '\0' && !errno && prefix >= 0 && prefix <= max;
 }
 
 static void parse_broker(struct ctx *x, json_object *doc, struct bridge_config *cfg)
@@ -223,15 +177,19 @@ static void parse_broker(struct ctx *x, json_object *doc, struct bridge_config *
                                        "token", "token_file", NULL};
     json_object *b = get_object(x, doc, "broker", "$.broker");
     uint64_t port = 1883, ka = 30;
-    char *token_file = NULL;
+    char *token_file = NULL, err[320];
 
+    cfg->broker_port = (int)port;
+    cfg->broker_keepalive_s = (int)ka;
     if (b == NULL) {
         if (!json_object_object_get_ex(doc, "broker", NULL))
-            report(x, "$.broker", "required (host, port and token or token_file)");
+            report(x, "$.broker", "required (with token or token_file)");
         return;
     }
     check_keys(x, b, "$.broker", keys);
     get_string(x, b, "host", "$.broker.host", &cfg->broker_host);
+    if (cfg->broker_host && !bridge_config__ip_or_localhost(cfg->broker_host, true))
+        report(x, "$.broker.host", "must be an IP address or localhost");
     get_uint(x, b, "port", "$.broker.port", 1, 65535, &port);
     get_uint(x, b, "keepalive_s", "$.broker.keepalive_s", 5, 3600, &ka);
     get_string(x, b, "client_id", "$.broker.client_id", &cfg->broker_client_id);
@@ -239,16 +197,18 @@ static void parse_broker(struct ctx *x, json_object *doc, struct bridge_config *
     get_string(x, b, "token_file", "$.broker.token_file", &token_file);
     cfg->broker_port = (int)port;
     cfg->broker_keepalive_s = (int)ka;
-    if (cfg->broker_token && token_file)
+    if (json_object_object_get_ex(b, "token", NULL) &&
+        json_object_object_get_ex(b, "token_file", NULL))
         report(x, "$.broker", "give token or token_file, not both");
-    else if (!cfg->broker_token && !token_file)
+    else if (!json_object_object_get_ex(b, "token", NULL) &&
+             !json_object_object_get_ex(b, "token_file", NULL))
         report(x, "$.broker", "token or token_file is required");
-    if (token_file && !cfg->broker_token) {
-        char err[256];
-
+    else if (token_file) {
+        /* Read now so that a missing or empty file fails at start, not at the first connect. */
         cfg->broker_token_file = join_path(x->dir, token_file);
-        if (cfg->broker_token_file &&
-            bridge_config_read_token(cfg, &cfg->broker_token, err, sizeof(err)) != 0)
+        if (cfg->broker_token_file == NULL)
+            report(x, "$.broker.token_file", "out of memory");
+        else if (bridge_config_read_token(cfg, &cfg->broker_token, err, sizeof(err)) != 0)
             report(x, "$.broker.token_file", "%s", err);
     }
     free(token_file);
@@ -264,6 +224,7 @@ static void parse_limits(struct ctx *x, json_object *doc, struct bridge_config *
     if (l) {
         check_keys(x, l, "$.limits", keys);
         get_uint(x, l, "max_connections", "$.limits.max_connections", 1, 1000000, &mc);
+        /* 65535, not 64 KiB: lws keeps its header buffer size in an unsigned short. */
         get_uint(x, l, "max_header_bytes", "$.limits.max_header_bytes", 1024, 65535, &mh);
         get_uint(x, l, "max_body_bytes", "$.limits.max_body_bytes", 1024, 16 * 1024 * 1024, &mb);
         get_uint(x, l, "send_queue_bytes", "$.limits.send_queue_bytes", 4096, 64 * 1024 * 1024,
@@ -275,18 +236,44 @@ static void parse_limits(struct ctx *x, json_object *doc, struct bridge_config *
     cfg->limits.send_queue_bytes = sq;
 }
 
-static bool reserved_path(const char *p)
+static void parse_route(struct ctx *x, json_object *r, const char *path, struct bridge_config *cfg)
 {
-    return strcmp(p, "/") == 0 || strcmp(p, "/healthz") == 0 || strcmp(p, "/metrics") == 0 ||
-           strcmp(p, "/index.html") == 0 || strncmp(p, "/stream/", 8) == 0 ||
-           strncmp(p, "/api/", 5) == 0 || strncmp(p, "/socket.io/", 11) == 0 ||
-           strncmp(p, "/.well-known/", 13) == 0;
+    static const char *const keys[] = {"path", "tenant", "stream", NULL};
+    struct bridge_sse_route *rt = &cfg->sse.routes[cfg->sse.n_routes];
+    char sub[96];
+    size_t j;
+
+    cfg->sse.n_routes++;
+    check_keys(x, r, path, keys);
+    snprintf(sub, sizeof(sub), "%s.path", path);
+    get_string(x, r, "path", sub, &rt->path);
+    snprintf(sub, sizeof(sub), "%s.tenant", path);
+    get_string(x, r, "tenant", sub, &rt->tenant);
+    if (rt->tenant && !bridge_config__id(rt->tenant))
+        report(x, sub, "must be 1..128 of [A-Za-z0-9._-]");
+    snprintf(sub, sizeof(sub), "%s.stream", path);
+    get_string(x, r, "stream", sub, &rt->stream);
+    if (rt->stream && !bridge_config__id(rt->stream))
+        report(x, sub, "must be 1..128 of [A-Za-z0-9._-]");
+    if (!json_object_object_get_ex(r, "path", NULL) ||
+        !json_object_object_get_ex(r, "tenant", NULL) ||
+        !json_object_object_get_ex(r, "stream", NULL))
+        report(x, path, "path, tenant and stream are required");
+    if (rt->path == NULL)
+        return;
+    if (!bridge_config__route_path(rt->path) || bridge_config__reserved_path(rt->path))
+        report(x, path,
+               "path must start with '/', hold no '?', '#', space or control character, and "
+               "not be one of the bridge's own paths (/, /healthz, /metrics, /index.html, "
+               "/stream/, /api/, /socket.io/, /.well-known/)");
+    for (j = 0; j + 1 < cfg->sse.n_routes; j++)
+        if (cfg->sse.routes[j].path && strcmp(cfg->sse.routes[j].path, rt->path) == 0)
+            report(x, path, "path \"%s\" appears twice", rt->path);
 }
 
 static void parse_routes(struct ctx *x, json_object *arr, struct bridge_config *cfg)
 {
-    static const char *const keys[] = {"path", "tenant", "stream", NULL};
-    size_t n, i, j;
+    size_t n, i;
 
     if (!json_object_is_type(arr, json_type_array)) {
         report(x, "$.sse.routes", "must be an array");
@@ -294,36 +281,19 @@ static void parse_routes(struct ctx *x, json_object *arr, struct bridge_config *
     }
     n = json_object_array_length(arr);
     cfg->sse.routes = calloc(n ? n : 1, sizeof(*cfg->sse.routes));
-    if (cfg->sse.routes == NULL)
+    if (cfg->sse.routes == NULL) {
+        report(x, "$.sse.routes", "out of memory");
         return;
+    }
     for (i = 0; i < n; i++) {
         json_object *r = json_object_array_get_idx(arr, i);
-        struct bridge_sse_route *rt = &cfg->sse.routes[cfg->sse.n_routes];
-        char path[64];
+        char path[48];
 
         snprintf(path, sizeof(path), "$.sse.routes[%zu]", i);
-        if (!json_object_is_type(r, json_type_object)) {
+        if (!json_object_is_type(r, json_type_object))
             report(x, path, "must be an object");
-            continue;
-        }
-        cfg->sse.n_routes++;
-        check_keys(x, r, path, keys);
-        get_string(x, r, "path", path, &rt->path);
-        get_string(x, r, "tenant", path, &rt->tenant);
-        get_string(x, r, "stream", path, &rt->stream);
-        if (!rt->path || !rt->tenant || !rt->stream) {
-            report(x, path, "path, tenant and stream are required");
-            continue;
-        }
-        if (rt->path[0] != '/' || strpbrk(rt->path, "?# ") || reserved_path(rt->path))
-            report(x, path,
-                   "path must start with '/', hold no '?', '#' or space, and not be "
-                   "one of the bridge's own paths");
-        if (!valid_id(rt->tenant) || !valid_id(rt->stream))
-            report(x, path, "tenant and stream must be 1..128 of [A-Za-z0-9._-]");
-        for (j = 0; j + 1 < cfg->sse.n_routes; j++)
-            if (cfg->sse.routes[j].path && strcmp(cfg->sse.routes[j].path, rt->path) == 0)
-                report(x, path, "path \"%s\" appears twice", rt->path);
+        else
+            parse_route(x, r, path, cfg);
     }
 }
 
@@ -369,51 +339,112 @@ static void parse_outbound(struct ctx *x, json_object *doc, struct bridge_config
     }
     n = json_object_array_length(allow);
     cfg->outbound_allow = calloc(n ? n : 1, sizeof(char *));
-    if (cfg->outbound_allow == NULL)
+    if (cfg->outbound_allow == NULL) {
+        report(x, "$.outbound.allow", "out of memory");
         return;
+    }
     for (i = 0; i < n; i++) {
         json_object *v = json_object_array_get_idx(allow, i);
         char path[48];
 
         snprintf(path, sizeof(path), "$.outbound.allow[%zu]", i);
-        if (!json_object_is_type(v, json_type_string) || !valid_cidr(json_object_get_string(v))) {
-            report(x, path, "must be a CIDR range such as \"127.0.0.0/8\" or \"::1/128\"");
+        if (!json_object_is_type(v, json_type_string) ||
+            !bridge_config__cidr(json_object_get_string(v))) {
+            report(x, path,
+                   "must be a CIDR range such as \"127.0.0.0/8\" or \"::1/128\" (prefix "
+                   "0..32 for IPv4, 0..128 for IPv6)");
             continue;
         }
-        cfg->outbound_allow[cfg->n_outbound_allow++] = strdup(json_object_get_string(v));
+        cfg->outbound_allow[cfg->n_outbound_allow] = strdup(json_object_get_string(v));
+        if (cfg->outbound_allow[cfg->n_outbound_allow] == NULL)
+            report(x, path, "out of memory");
+        else
+            cfg->n_outbound_allow++;
     }
 }
 
-/* "sqlite://relative.db" is relative to bridge.json, like every other path in it. */
+/*
+ * "sqlite::memory:", "sqlite:///absolute.db", or "sqlite://relative.db", which is relative to
+ * bridge.json like every other path in it and becomes "sqlite:///<dir>/relative.db".
+ */
 static void parse_store(struct ctx *x, json_object *doc, struct bridge_config *cfg)
 {
-    char *url = NULL;
+    const char *file = "mqpush.db";
+    char *url = NULL, *abs;
+    size_t len;
 
     get_string(x, doc, "store", "$.store", &url);
-    if (url == NULL) {
-        char *db = join_path(x->dir, "mqpush.db");
-        size_t len = db ? strlen(db) + 10 : 0;
+    if (url) {
+        const unsigned char *c;
 
-        cfg->store_url = db ? malloc(len) : NULL;
-        if (cfg->store_url)
-            snprintf(cfg->store_url, len, "sqlite://%s", db);
-        free(db);
-        return;
+        for (c = (const unsigned char *)url; *c; c++)
+            if (*c < 0x20 || *c == 0x7f) {
+                report(x, "$.store", "must not hold control characters");
+                free(url);
+                return;
+            }
+        if (strcmp(url, "sqlite::memory:") == 0 ||
+            (strncmp(url, "sqlite://", 9) == 0 && url[9] == '/' && url[10] != '\0')) {
+            cfg->store_url = url;
+            return;
+        }
+        if (strncmp(url, "sqlite:", 7) != 0) {
+            report(x, "$.store", "unknown store \"%s\" (this build has sqlite:)", url);
+            free(url);
+            return;
+        }
+        if (strncmp(url, "sqlite://", 9) != 0 || url[9] == '\0' || url[9] == '/') {
+            report(x, "$.store", "must be sqlite://<path> or sqlite::memory:");
+            free(url);
+            return;
+        }
+        file = url + 9;
+    } else if (json_object_object_get_ex(doc, "store", NULL)) {
+        return; /* wrong type, reported */
     }
-    if (strncmp(url, "sqlite://", 9) == 0 && url[9] != '/' && url[9] != '\0') {
-        char *abs = join_path(x->dir, url + 9);
-        size_t len = abs ? strlen(abs) + 10 : 0;
+    abs = join_path(x->dir, file);
+    len = abs ? strlen(abs) + 10 : 0;
+    cfg->store_url = abs ? malloc(len) : NULL;
+    if (cfg->store_url)
+        snprintf(cfg->store_url, len, "sqlite://%s", abs);
+    else
+        report(x, "$.store", "out of memory");
+    free(abs);
+    free(url);
+}
 
-        cfg->store_url = abs ? malloc(len) : NULL;
-        if (cfg->store_url)
-            snprintf(cfg->store_url, len, "sqlite://%s", abs);
-        free(abs);
-        free(url);
-        return;
+static void parse_listen_and_url(struct ctx *x, json_object *doc, struct bridge_config *cfg)
+{
+    char *listen = NULL;
+
+    get_string(x, doc, "listen", "$.listen", &listen);
+    if (listen) {
+        char host[64];
+        const char *why = bridge_config__listen(listen, host, sizeof(host), &cfg->listen_port);
+
+        if (why) {
+            report(x, "$.listen", "%s", why);
+        } else {
+            /* lws binds an interface name or an address, not a host name. */
+            cfg->listen_host = strdup(strcmp(host, "localhost") == 0 ? "127.0.0.1" : host);
+            if (cfg->listen_host == NULL)
+                report(x, "$.listen", "out of memory");
+        }
+    } else if (!json_object_object_get_ex(doc, "listen", NULL))
+        report(x, "$.listen", "required, e.g. \"127.0.0.1:8080\"");
+    get_string(x, doc, "public_url", "$.public_url", &cfg->public_url);
+    if (cfg->public_url && !bridge_config__public_url(cfg->public_url))
+        report(x, "$.public_url", "must be an http or https URL with a host");
+    if (!json_object_object_get_ex(doc, "public_url", NULL) && listen && cfg->listen_host) {
+        size_t len = strlen(listen) + 8;
+
+        cfg->public_url = malloc(len);
+        if (cfg->public_url)
+            snprintf(cfg->public_url, len, "http://%s", listen);
+        else
+            report(x, "$.public_url", "out of memory");
     }
-    if (strncmp(url, "sqlite:", 7) != 0)
-        report(x, "$.store", "unknown store \"%s\" (this build has sqlite:)", url);
-    cfg->store_url = url;
+    free(listen);
 }
 
 static void parse_doc(struct ctx *x, json_object *doc, struct bridge_config *cfg)
@@ -422,39 +453,29 @@ static void parse_doc(struct ctx *x, json_object *doc, struct bridge_config *cfg
         "$schema", "listen", "public_url", "broker", "streams_file", "store",       "outbound",
         "limits",  "sse",    "socketio",   "ssf",    "webpush",      "unifiedpush", NULL};
     static const char *const channels[] = {"socketio", "ssf", "webpush", "unifiedpush"};
-    char *listen = NULL, *streams = NULL;
+    json_object *v;
+    char *streams = NULL;
     size_t i;
 
     check_keys(x, doc, "$", keys);
-    get_string(x, doc, "listen", "$.listen", &listen);
-    if (listen == NULL && !json_object_object_get_ex(doc, "listen", NULL))
-        report(x, "$.listen", "required, e.g. \"127.0.0.1:8080\"");
-    else if (listen)
-        parse_listen(x, listen, cfg);
-    get_string(x, doc, "public_url", "$.public_url", &cfg->public_url);
-    if (cfg->public_url && strncmp(cfg->public_url, "http://", 7) != 0 &&
-        strncmp(cfg->public_url, "https://", 8) != 0)
-        report(x, "$.public_url", "must be an http or https URL");
-    if (cfg->public_url == NULL && cfg->listen_host) {
-        size_t len = strlen(cfg->listen_host) + 32;
-
-        cfg->public_url = malloc(len);
-        if (cfg->public_url)
-            snprintf(cfg->public_url, len,
-                     strchr(cfg->listen_host, ':') ? "http://[%s]:%d" : "http://%s:%d",
-                     cfg->listen_host, cfg->listen_port);
-    }
+    if (json_object_object_get_ex(doc, "$schema", &v) && !json_object_is_type(v, json_type_string))
+        report(x, "$.$schema", "must be a string");
+    parse_listen_and_url(x, doc, cfg);
     parse_broker(x, doc, cfg);
     get_string(x, doc, "streams_file", "$.streams_file", &streams);
     if (streams) {
         cfg->streams_file = join_path(x->dir, streams);
+        if (cfg->streams_file == NULL)
+            report(x, "$.streams_file", "out of memory");
     } else if (!json_object_object_get_ex(doc, "streams_file", NULL)) {
         report(x, "$.streams_file", "required: the streams file the plugin reads too");
     }
+    free(streams);
     parse_store(x, doc, cfg);
     parse_outbound(x, doc, cfg);
     parse_limits(x, doc, cfg);
     parse_sse(x, doc, cfg);
+    /* Channel sections: objects, read by their channels from cfg->doc. */
     for (i = 0; i < sizeof(channels) / sizeof(channels[0]); i++) {
         char path[32];
 
@@ -465,127 +486,122 @@ static void parse_doc(struct ctx *x, json_object *doc, struct bridge_config *cfg
         cfg->broker_host = strdup("127.0.0.1");
     if (cfg->broker_client_id == NULL)
         cfg->broker_client_id = strdup("mqpush-bridge");
-    free(listen);
-    free(streams);
-}
-
-static char *read_all(const char *path, size_t max, size_t *len, char *err, size_t errlen)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf = NULL;
-    size_t got;
-
-    if (f == NULL) {
-        snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
-        return NULL;
-    }
-    buf = malloc(max + 1);
-    if (buf == NULL) {
-        snprintf(err, errlen, "out of memory");
-        fclose(f);
-        return NULL;
-    }
-    got = fread(buf, 1, max + 1, f);
-    if (ferror(f) || got > max) {
-        snprintf(err, errlen, ferror(f) ? "cannot read %s" : "%s is too large", path);
-        free(buf);
-        fclose(f);
-        return NULL;
-    }
-    fclose(f);
-    buf[got] = '\0';
-    *len = got;
-    return buf;
+    if (cfg->broker_host == NULL || cfg->broker_client_id == NULL)
+        report(x, "$.broker", "out of memory");
 }
 
 int bridge_config_read_token(const struct bridge_config *cfg, char **out, char *err, size_t errlen)
 {
     char *buf, *start, *end;
-    size_t len;
+    size_t len = 0;
+    int rc = -1;
 
     *out = NULL;
     if (cfg->broker_token_file == NULL) {
         *out = cfg->broker_token ? strdup(cfg->broker_token) : NULL;
         if (*out == NULL)
-            snprintf(err, errlen, "no broker token");
+            snprintf(err, errlen, cfg->broker_token ? "out of memory" : "no broker token");
         return *out ? 0 : -1;
     }
-    buf = read_all(cfg->broker_token_file, TOKEN_MAX_BYTES, &len, err, errlen);
+    buf = bridge_config__read_file(cfg->broker_token_file, TOKEN_MAX_BYTES, &len, err, errlen);
     if (buf == NULL)
         return -1;
-    for (start = buf; *start && isspace((unsigned char)*start); start++)
+    if (memchr(buf, '\0', len)) {
+        snprintf(err, errlen, "%s holds a NUL byte", cfg->broker_token_file);
+        goto out;
+    }
+    /* Editors and `echo` add a final newline; a JWT (RFC 7519 7.1) holds no white space. */
+    for (start = buf; *start == ' ' || (*start >= '\t' && *start <= '\r'); start++)
         ;
     end = start + strlen(start);
-    while (end > start && isspace((unsigned char)end[-1]))
-        *--end = '\0';
+    while (end > start && (end[-1] == ' ' || (end[-1] >= '\t' && end[-1] <= '\r')))
+        end--;
+    *end = '\0';
     if (*start == '\0') {
         snprintf(err, errlen, "%s is empty", cfg->broker_token_file);
-        free(buf);
-        return -1;
+        goto out;
     }
     *out = strdup(start);
-    free(buf);
     if (*out == NULL) {
         snprintf(err, errlen, "out of memory");
-        return -1;
+        goto out;
     }
-    return 0;
+    rc = 0;
+out:
+    memset(buf, 0, len); /* a secret: no copy left in freed memory */
+    free(buf);
+    return rc;
+}
+
+/* The directory of path, made absolute so that resolved paths survive a chdir. */
+static char *config_dir(const char *path)
+{
+    char *copy = strdup(path), *slash, *dir = NULL;
+
+    if (copy == NULL)
+        return NULL;
+    slash = strrchr(copy, '/');
+    if (slash == copy)
+        slash[1] = '\0';
+    else if (slash)
+        *slash = '\0';
+    dir = realpath(slash ? copy : ".", NULL);
+    free(copy);
+    return dir;
 }
 
 int bridge_config_load(const char *path, struct bridge_config **out, struct mqp_errors *errs)
 {
-    struct ctx x = {errs, 0, NULL};
+    struct ctx x = {errs, 0, 0, NULL};
     struct bridge_config *cfg = calloc(1, sizeof(*cfg));
-    struct json_tokener *tok = NULL;
-    char err[256], *buf = NULL, *dir = NULL, *slash;
+    char err[320], *buf = NULL, *dir = NULL;
     size_t len = 0;
     json_object *doc = NULL;
+    int rc = -1;
 
     *out = NULL;
-    if (cfg == NULL)
-        return -1;
-    buf = read_all(path, BRIDGE_CONFIG_MAX_BYTES, &len, err, sizeof(err));
+    if (cfg == NULL) {
+        report(&x, "$", "out of memory");
+        goto out;
+    }
+    buf = bridge_config__read_file(path, BRIDGE_CONFIG_MAX_BYTES, &len, err, sizeof(err));
     if (buf == NULL) {
         report(&x, "$", "%s", err);
-        goto fail;
+        goto out;
     }
-    dir = strdup(path);
-    slash = dir ? strrchr(dir, '/') : NULL;
-    if (slash)
-        *slash = '\0';
-    x.dir = slash ? dir : ".";
-    tok = json_tokener_new();
-    doc = tok ? json_tokener_parse_ex(tok, buf, (int)len) : NULL;
-    if (doc == NULL || json_tokener_get_error(tok) != json_tokener_success ||
-        (size_t)tok->char_offset < len) {
-        report(&x, "$", "not valid JSON: %s",
-               tok ? json_tokener_error_desc(json_tokener_get_error(tok)) : "out of memory");
-        goto fail;
+    dir = config_dir(path);
+    if (dir == NULL) {
+        report(&x, "$", "cannot resolve the directory of %s: %s", path, strerror(errno));
+        goto out;
+    }
+    x.dir = dir;
+    doc = bridge_config__parse_json(buf, len, err, sizeof(err));
+    if (doc == NULL) {
+        report(&x, "$", "%s", err);
+        goto out;
     }
     if (!json_object_is_type(doc, json_type_object)) {
         report(&x, "$", "must be an object");
-        goto fail;
+        goto out;
     }
     cfg->path = strdup(path);
+    if (cfg->path == NULL)
+        report(&x, "$", "out of memory");
     parse_doc(&x, doc, cfg);
     if (x.n > 0)
-        goto fail;
+        goto out;
     cfg->doc = doc;
-    json_tokener_free(tok);
-    free(buf);
-    free(dir);
+    doc = NULL;
     *out = cfg;
-    return 0;
-fail:
-    if (x.n == 0)
-        report(&x, "$", "out of memory");
+    cfg = NULL;
+    rc = 0;
+out:
+    finish_report(&x);
     json_object_put(doc);
-    if (tok)
-        json_tokener_free(tok);
     free(buf);
     free(dir);
     bridge_config_free(cfg);
-    return -1;
+    return rc;
 }
 
 void bridge_config_free(struct bridge_config *cfg)

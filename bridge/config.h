@@ -26,8 +26,8 @@ struct bridge_config {
     char *broker_token;      /* from broker.token or the file broker.token_file */
     char *broker_client_id;  /* default "mqpush-bridge" */
     int broker_keepalive_s;  /* default 30 */
-    char *broker_token_file; /* resolved path, or NULL when the token is inline */
-    char *streams_file;      /* resolved against the bridge.json directory */
+    char *broker_token_file; /* absolute path, or NULL when the token is inline */
+    char *streams_file;      /* resolved against the bridge.json directory: absolute */
     char *store_url;         /* default "sqlite://<dir of bridge.json>/mqpush.db" */
     char **outbound_allow;   /* CIDR strings exempt from the SSRF guard */
     size_t n_outbound_allow;
@@ -51,8 +51,11 @@ struct bridge_config {
 };
 
 /*
- * Load and validate path. Returns 0 and *out (caller frees with bridge_config_free()), or -1
- * with every error ("<json path>: <message>") appended to errs.
+ * Load and validate path (RFC 8259 JSON of at most 1 MiB). Relative paths in it are resolved
+ * against the file's directory into absolute ones; the token file is read now. Returns 0 and
+ * *out (caller frees with bridge_config_free()), or -1 with the errors ("<json path>:
+ * <message>") appended to errs (start from {0}; caller clears with mqp_errors_clear(); may be
+ * NULL): at most 100, then "$: N more errors not listed".
  */
 int bridge_config_load(const char *path, struct bridge_config **out, struct mqp_errors *errs);
 void bridge_config_free(struct bridge_config *cfg);
