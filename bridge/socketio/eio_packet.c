@@ -5,6 +5,7 @@
 #include "socketio/eio_packet.h"
 
 #include <openssl/evp.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,6 +20,30 @@ int eio_packet_parse(const char *s, size_t len, struct eio_packet *out)
     return 0;
 }
 
+/*
+ * EVP_DecodeBlock skips leading and trailing blanks, so " " alone would decode to nothing:
+ * accept only the standard alphabet, with '=' as the last one or two characters.
+ */
+static bool base64_strict(const char *s, size_t len)
+{
+    size_t i, pad = 0;
+
+    for (i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+
+        if (c == '=') {
+            pad++;
+            continue;
+        }
+        if (pad > 0)
+            return false;
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '+' || c == '/'))
+            return false;
+    }
+    return pad <= 2;
+}
+
 /* Decode "b<base64>" into a fresh buffer; *n gets its length. */
 static unsigned char *unbase64(const char *s, size_t len, size_t *n)
 {
@@ -26,7 +51,7 @@ static unsigned char *unbase64(const char *s, size_t len, size_t *n)
     int got;
     size_t pad = 0;
 
-    if (len == 0 || len % 4 != 0 || len > (size_t)INT32_MAX)
+    if (len == 0 || len % 4 != 0 || len > (size_t)INT32_MAX || !base64_strict(s, len))
         return NULL;
     buf = malloc(len / 4 * 3 + 1);
     if (buf == NULL)
