@@ -1,23 +1,33 @@
 /*
  * The broker link: libmosquitto on the bridge's libuv loop.
  *
- * libmosquitto's callbacks run inside mosquitto_loop_read(); they only record what happened,
- * and the poll callback acts on it afterwards, so that no handle is closed while libmosquitto
- * is still using the socket.
+ * libmosquitto's callbacks run inside mosquitto_loop_read() (and loop_write/loop_misc); they
+ * only record what happened, and the caller acts on it afterwards, so that no handle is closed
+ * and no reconnect starts while libmosquitto is still inside its own code.
+ *
+ * States: down (retry timer armed, no poll handle), connecting (poll handle, CONNECT sent,
+ * no CONNACK yet), up (CONNACK accepted). Every way out of connecting or up goes through
+ * link_down().
  */
 #include "broker/link.h"
 
+#include <errno.h>
 #include <mosquitto.h>
 #include <mqtt_protocol.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <uthash.h>
 
 #define MISC_INTERVAL_MS 1000
 /* Packets read in one loop turn at most, so that a flood cannot starve the clients' writes. */
 #define READ_BATCH_MAX 1024
+#define DEFAULT_SESSION_EXPIRY_S 3600
+#define DEFAULT_BACKOFF_MIN_MS 250
+#define DEFAULT_KEEPALIVE_S 30
 
 struct sub {
     char *filter;
@@ -33,11 +43,15 @@ struct mqlink {
     struct mqlink_params p;
     const struct mqlink_ops *ops;
     void *ud;
-    uv_poll_t *poll; /* heap: closing is asynchronous and outlives a reconnect */
+    uv_poll_t *poll; /* heap: closing is asynchronous and may outlive a reconnect */
     int poll_events;
     uv_timer_t misc, retry;
-    bool started, up, failed, stopping, first_done;
-    unsigned attempt;
+    bool started, up, stopping, resumed_logged;
+    /* Set from libmosquitto's callbacks, acted on once they returned. */
+    bool failed;       /* CONNACK refused, or the connection closed */
+    int refused;       /* CONNACK reason code when not 0 */
+    int disconnect_rc; /* what on_disconnect was told */
+    unsigned attempt;  /* failed connects since the last accepted one */
     uint64_t connects;
     struct sub *subs;
     int open_handles;
@@ -45,28 +59,58 @@ struct mqlink {
     void *stop_arg;
 };
 
-static void schedule_retry(struct mqlink *l);
-static void watch(struct mqlink *l);
+static void connect_now(struct mqlink *l);
+
+static void on_retry(uv_timer_t *t)
+{
+    connect_now(t->data);
+}
 
 unsigned mqlink_backoff_ms(unsigned attempt, unsigned min_ms, unsigned max_ms, double r)
 {
     double cap = min_ms;
-    unsigned i, d;
+    unsigned i;
 
+    if (max_ms < min_ms)
+        max_ms = min_ms;
     for (i = 0; i < attempt && cap < max_ms; i++)
         cap *= 2;
     if (cap > max_ms)
         cap = max_ms;
-    /* Full jitter (spread reconnects of many bridges), but not below the floor. */
-    d = (unsigned)(cap * r);
-    return d < min_ms ? min_ms : d;
+    if (r < 0)
+        r = 0;
+    if (r >= 1)
+        r = 0.999999;
+    /* Full jitter over the window (so that bridges that lost the broker together do not come
+     * back together), shifted to start at the floor. */
+    return min_ms + (unsigned)((cap - min_ms) * r);
 }
 
-static void log_line(const char *fmt, const char *arg)
+__attribute__((format(printf, 1, 2))) static void log_line(const char *fmt, ...)
 {
-    fprintf(stderr, "mqpush-bridge: broker: ");
-    fprintf(stderr, fmt, arg);
+    va_list ap;
+
+    va_start(ap, fmt);
+    fputs("mqpush-bridge: broker: ", stderr);
+    vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
+    va_end(ap);
+}
+
+/* rc from a libmosquitto call as text; err is errno taken right after that call. */
+static const char *rc_text(int rc, int err)
+{
+    return rc == MOSQ_ERR_ERRNO ? strerror(err) : mosquitto_strerror(rc);
+}
+
+static double random_unit(void)
+{
+    uint32_t v;
+
+    /* Bridges started from one image must not share a sequence, so not rand(). */
+    if (uv_random(NULL, NULL, &v, sizeof(v), 0, NULL) != 0)
+        v = (uint32_t)rand();
+    return v / 4294967296.0;
 }
 
 static void send_subscribe(struct mqlink *l, struct sub *s)
@@ -74,7 +118,7 @@ static void send_subscribe(struct mqlink *l, struct sub *s)
     int rc = mosquitto_subscribe_v5(l->mosq, &s->mid, s->filter, 1, 0, NULL);
 
     if (rc != MOSQ_ERR_SUCCESS)
-        log_line("subscribe failed: %s", mosquitto_strerror(rc));
+        log_line("SUBSCRIBE %s not sent: %s", s->filter, mosquitto_strerror(rc));
 }
 
 static void on_subscribe(struct mosquitto *m, void *obj, int mid, int n, const int *granted,
@@ -82,6 +126,7 @@ static void on_subscribe(struct mosquitto *m, void *obj, int mid, int n, const i
 {
     struct mqlink *l = obj;
     struct sub *s, *tmp;
+    bool ok;
 
     (void)m;
     (void)props;
@@ -91,10 +136,12 @@ static void on_subscribe(struct mosquitto *m, void *obj, int mid, int n, const i
             continue;
         s->mid = 0;
         /* SUBACK reason codes of 0x80 and above refuse the filter (MQTT 5 3.9.3). */
-        if (n < 1 || granted[0] >= 0x80)
-            log_line("subscription refused: %s", s->filter);
+        ok = n >= 1 && granted[0] < 0x80;
+        if (!ok)
+            log_line("subscription %s refused: %s", s->filter,
+                     n >= 1 ? mosquitto_reason_string(granted[0]) : "empty SUBACK");
         if (l->ops->on_subscribed)
-            l->ops->on_subscribed(l->ud, s->filter, n >= 1 && granted[0] < 0x80);
+            l->ops->on_subscribed(l->ud, s->filter, ok);
         return;
     }
 }
@@ -107,19 +154,20 @@ static void on_connect(struct mosquitto *m, void *obj, int rc, int flags,
 
     (void)m;
     (void)props;
-    if (rc != 0) {
-        log_line("connection refused: %s", mosquitto_reason_string(rc));
+    if (rc != MQTT_RC_SUCCESS) {
+        l->refused = rc;
         l->failed = true;
         return;
     }
     l->up = true;
     l->attempt = 0;
     l->connects++;
-    if (!l->first_done && (flags & 1))
-        log_line("%s", "resuming the session an earlier process left");
-    l->first_done = true;
+    if (!l->resumed_logged && (flags & 1))
+        log_line("the broker kept this client id's session from an earlier connection");
+    l->resumed_logged = true;
     /* The broker may have lost the session (restart without persistence): subscribe again
-     * whatever the session-present flag says; a repeated SUBSCRIBE replaces, never doubles. */
+     * whatever the session-present flag says; a repeated SUBSCRIBE replaces the subscription
+     * (MQTT 5 3.8.4), it never doubles deliveries. */
     HASH_ITER(hh, l->subs, s, tmp)
     {
         if (s->refs)
@@ -134,8 +182,11 @@ static void on_disconnect(struct mosquitto *m, void *obj, int rc, const mosquitt
 
     (void)m;
     (void)props;
-    if (!l->stopping && rc != 0)
+    /* Any end we did not ask for, including a broker's DISCONNECT with reason 0. */
+    if (!l->stopping) {
         l->failed = true;
+        l->disconnect_rc = rc;
+    }
 }
 
 static void on_message(struct mosquitto *m, void *obj, const struct mosquitto_message *msg,
@@ -168,29 +219,44 @@ static void unwatch(struct mqlink *l)
     l->poll = NULL;
 }
 
-/* The connection is gone or was refused: tell, stop watching, try again later. */
-static void link_down(struct mqlink *l)
+static void schedule_retry(struct mqlink *l, const char *why)
+{
+    unsigned d;
+
+    if (l->stopping)
+        return;
+    d = mqlink_backoff_ms(l->attempt, l->p.backoff_min_ms, l->p.backoff_max_ms, random_unit());
+    if (l->attempt < 32) /* the window stops growing long before */
+        l->attempt++;
+    log_line("%s (next attempt in %u ms)", why, d);
+    uv_timer_start(&l->retry, on_retry, d, 0);
+}
+
+/* The connection is gone or never came up: tell, stop watching, try again later. */
+static void link_down(struct mqlink *l, const char *why)
 {
     bool was_up = l->up;
+    char text[192];
 
     l->up = false;
     l->failed = false;
     unwatch(l);
-    if (was_up) {
-        log_line("%s", "connection lost");
+    snprintf(text, sizeof(text), "%s %s", was_up ? "connection lost:" : "connect failed:", why);
+    if (was_up)
         l->ops->on_state(l->ud, false);
-    }
-    if (!l->stopping)
-        schedule_retry(l);
+    schedule_retry(l, text);
 }
 
 static void on_poll(uv_poll_t *h, int status, int events);
 
 static void update_poll(struct mqlink *l)
 {
-    int want = UV_READABLE | (mosquitto_want_write(l->mosq) ? UV_WRITABLE : 0);
+    int want;
 
-    if (l->poll && want != l->poll_events) {
+    if (l->poll == NULL)
+        return;
+    want = UV_READABLE | (mosquitto_want_write(l->mosq) ? UV_WRITABLE : 0);
+    if (want != l->poll_events) {
         l->poll_events = want;
         uv_poll_start(l->poll, want, on_poll);
     }
@@ -207,47 +273,90 @@ static int read_all(struct mqlink *l)
 {
     int fd = mosquitto_socket(l->mosq), rc = MOSQ_ERR_SUCCESS, i, pending = 0;
 
-    for (i = 0; i < READ_BATCH_MAX && rc == MOSQ_ERR_SUCCESS && !l->failed; i++) {
+    for (i = 0; i < READ_BATCH_MAX && !l->failed; i++) {
         rc = mosquitto_loop_read(l->mosq, 1);
-        if (rc != MOSQ_ERR_SUCCESS || ioctl(fd, FIONREAD, &pending) != 0 || pending <= 0)
+        if (rc != MOSQ_ERR_SUCCESS || mosquitto_socket(l->mosq) != fd ||
+            ioctl(fd, FIONREAD, &pending) != 0 || pending <= 0)
             break;
     }
     return rc;
 }
 
+/* After a libmosquitto call returned rc (err: its errno): down if the connection ended. */
+static bool ended(struct mqlink *l, int rc, int err)
+{
+    char why[160];
+
+    if (rc == MOSQ_ERR_SUCCESS && !l->failed && mosquitto_socket(l->mosq) >= 0)
+        return false;
+    if (l->refused)
+        /* MQTT 5 CONNACK reason code (3.2.2.2); Mosquitto answers a bad password with 0x87. */
+        snprintf(why, sizeof(why), "CONNACK refused: %s", mosquitto_reason_string(l->refused));
+    else if (rc != MOSQ_ERR_SUCCESS)
+        snprintf(why, sizeof(why), "%s", rc_text(rc, err));
+    else if (l->disconnect_rc != 0)
+        /* The broker sent DISCONNECT; rc is its reason code (MQTT 5 3.14.2.1). */
+        snprintf(why, sizeof(why), "DISCONNECT from the broker: %s",
+                 mosquitto_reason_string(l->disconnect_rc));
+    else
+        snprintf(why, sizeof(why), "connection closed");
+    link_down(l, why);
+    return true;
+}
+
 static void on_poll(uv_poll_t *h, int status, int events)
 {
     struct mqlink *l = h->data;
-    int rc = MOSQ_ERR_SUCCESS;
+    int rc = MOSQ_ERR_SUCCESS, err = 0;
 
     if (status < 0) {
-        link_down(l);
+        /* libuv reports POLLERR as UV_EBADF; the socket knows the real cause (a reset, or a
+         * refused asynchronous connect). */
+        socklen_t len = sizeof(err);
+
+        if (getsockopt(mosquitto_socket(l->mosq), SOL_SOCKET, SO_ERROR, &err, &len) != 0 ||
+            err == 0)
+            link_down(l, uv_strerror(status));
+        else
+            link_down(l, strerror(err));
         return;
     }
-    if (events & UV_WRITABLE)
+    l->disconnect_rc = 0;
+    if (events & UV_WRITABLE) {
         rc = mosquitto_loop_write(l->mosq, 1);
-    if (rc == MOSQ_ERR_SUCCESS && (events & UV_READABLE))
-        rc = read_all(l);
-    if (rc != MOSQ_ERR_SUCCESS || l->failed) {
-        link_down(l);
-        return;
+        err = errno;
     }
-    update_poll(l);
+    if (rc == MOSQ_ERR_SUCCESS && !l->failed && (events & UV_READABLE)) {
+        rc = read_all(l);
+        err = errno;
+    }
+    if (!ended(l, rc, err))
+        update_poll(l);
+}
+
+/* Keepalive: libmosquitto sends PINGREQ and notices a silent broker from here. */
+static void on_misc(uv_timer_t *t)
+{
+    struct mqlink *l = t->data;
+    int rc;
+
+    if (l->poll == NULL)
+        return;
+    l->disconnect_rc = 0;
+    rc = mosquitto_loop_misc(l->mosq);
+    if (!ended(l, rc, errno))
+        update_poll(l);
 }
 
 static void watch(struct mqlink *l)
 {
     int fd = mosquitto_socket(l->mosq);
 
-    if (fd < 0) {
-        schedule_retry(l);
-        return;
-    }
-    l->poll = malloc(sizeof(*l->poll));
+    l->poll = fd < 0 ? NULL : malloc(sizeof(*l->poll));
     if (l->poll == NULL || uv_poll_init(l->loop, l->poll, fd) != 0) {
         free(l->poll);
         l->poll = NULL;
-        schedule_retry(l);
+        schedule_retry(l, "cannot watch the socket");
         return;
     }
     l->poll->data = l;
@@ -255,72 +364,68 @@ static void watch(struct mqlink *l)
     update_poll(l);
 }
 
-static void connect_now(struct mqlink *l)
+/*
+ * libmosquitto takes CONNECT properties only in mosquitto_connect_bind_v5(), whose TCP connect
+ * blocks; it keeps them on the handle and sends them on every later connect, asynchronous ones
+ * included. mosquitto_connect_bind_v5() stores them before it checks host, port and keepalive
+ * (lib/connect.c, 2.0.11 as through 2.0.19), so hand them over with a port it refuses: it returns
+ * MOSQ_ERR_INVAL having opened nothing. The unit test fails if the property stops reaching
+ * the broker: the session would then end with the connection (MQTT 5 3.1.2.11.2).
+ */
+static int keep_connect_properties(struct mqlink *l)
 {
-    char *token = l->p.get_token ? l->p.get_token(l->ud) : NULL;
     mosquitto_property *props = NULL;
     int rc;
 
+    rc = mosquitto_property_add_int32(&props, MQTT_PROP_SESSION_EXPIRY_INTERVAL,
+                                      l->p.session_expiry_s);
+    if (rc == MOSQ_ERR_SUCCESS)
+        rc = mosquitto_connect_bind_v5(l->mosq, l->host, -1, l->p.keepalive_s, NULL, props);
+    mosquitto_property_free_all(&props);
+    return rc == MOSQ_ERR_INVAL ? 0 : -1;
+}
+
+static void connect_now(struct mqlink *l)
+{
+    char *token = l->p.get_token ? l->p.get_token(l->ud) : NULL;
+    int rc, err;
+
     if (token == NULL) {
-        schedule_retry(l);
+        schedule_retry(l, "no token");
         return;
     }
-    mosquitto_username_pw_set(l->mosq, l->client_id, token);
+    rc = mosquitto_username_pw_set(l->mosq, l->client_id, token);
     memset(token, 0, strlen(token));
     free(token);
-    if (!l->started) {
-        /* The first connect carries the CONNECT properties, which libmosquitto keeps for
-         * every reconnect; only this call connects synchronously. */
-        l->started = true;
-        mosquitto_property_add_int32(&props, MQTT_PROP_SESSION_EXPIRY_INTERVAL,
-                                     l->p.session_expiry_s);
-        rc = mosquitto_connect_bind_v5(l->mosq, l->host, l->p.port, l->p.keepalive_s, NULL, props);
-        mosquitto_property_free_all(&props);
-    } else {
-        rc = mosquitto_reconnect_async(l->mosq);
-    }
     if (rc != MOSQ_ERR_SUCCESS) {
-        log_line("cannot connect: %s", mosquitto_strerror(rc));
-        schedule_retry(l);
+        schedule_retry(l, mosquitto_strerror(rc));
+        return;
+    }
+    l->failed = false;
+    l->refused = 0;
+    /* Non-blocking TCP connect; CONNECT goes out once the socket is writable. The host is an
+     * IP literal or localhost (the config insists), so the name lookup inside does not wait. */
+    rc = mosquitto_connect_bind_async(l->mosq, l->host, l->p.port, l->p.keepalive_s, NULL);
+    err = errno;
+    if (rc != MOSQ_ERR_SUCCESS) {
+        char why[160];
+
+        snprintf(why, sizeof(why), "connect failed: %s", rc_text(rc, err));
+        schedule_retry(l, why);
         return;
     }
     watch(l);
 }
 
-static void on_retry(uv_timer_t *t)
-{
-    connect_now(t->data);
-}
-
-static void schedule_retry(struct mqlink *l)
-{
-    unsigned d = mqlink_backoff_ms(l->attempt++, l->p.backoff_min_ms, l->p.backoff_max_ms,
-                                   (double)rand() / ((double)RAND_MAX + 1.0));
-
-    if (!l->stopping)
-        uv_timer_start(&l->retry, on_retry, d, 0);
-}
-
-/* Keepalive: libmosquitto sends PINGREQ and notices a silent broker from here. */
-static void on_misc(uv_timer_t *t)
-{
-    struct mqlink *l = t->data;
-
-    if (l->poll == NULL)
-        return;
-    if (mosquitto_loop_misc(l->mosq) != MOSQ_ERR_SUCCESS) {
-        link_down(l);
-        return;
-    }
-    update_poll(l);
-}
-
 int mqlink_new(uv_loop_t *loop, const struct mqlink_params *p, const struct mqlink_ops *ops,
                void *ud, struct mqlink **out)
 {
-    struct mqlink *l = calloc(1, sizeof(*l));
+    struct mqlink *l;
 
     *out = NULL;
+    if (p->host == NULL || p->client_id == NULL)
+        return -1;
+    l = calloc(1, sizeof(*l));
     if (l == NULL)
         return -1;
     l->loop = loop;
@@ -330,21 +435,28 @@ int mqlink_new(uv_loop_t *loop, const struct mqlink_params *p, const struct mqli
     l->host = strdup(p->host);
     l->client_id = strdup(p->client_id);
     if (l->p.session_expiry_s == 0)
-        l->p.session_expiry_s = 3600;
+        l->p.session_expiry_s = DEFAULT_SESSION_EXPIRY_S;
     if (l->p.backoff_min_ms == 0)
-        l->p.backoff_min_ms = 250;
+        l->p.backoff_min_ms = DEFAULT_BACKOFF_MIN_MS;
     if (l->p.backoff_max_ms < l->p.backoff_min_ms)
         l->p.backoff_max_ms = l->p.backoff_min_ms;
     if (l->p.keepalive_s <= 0)
-        l->p.keepalive_s = 30;
-    if (l->host == NULL || l->client_id == NULL)
+        l->p.keepalive_s = DEFAULT_KEEPALIVE_S;
+    if (l->p.keepalive_s < 5) /* libmosquitto's floor */
+        l->p.keepalive_s = 5;
+    l->p.host = l->p.client_id = NULL; /* the copies above are used */
+    if (l->host == NULL || l->client_id == NULL || p->port < 1 || p->port > 65535 ||
+        l->p.keepalive_s > 65535)
         goto fail;
-    /* clean_session false: with the session expiry set at connect, the broker keeps the
+    /* clean_session false: with the session expiry given at connect, the broker keeps the
      * subscriptions and queues QoS 1 messages while the link is down (MQTT 5 3.1.2.4). */
     l->mosq = mosquitto_new(l->client_id, false, l);
     if (l->mosq == NULL)
         goto fail;
-    mosquitto_int_option(l->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
+    if (mosquitto_int_option(l->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5) !=
+            MOSQ_ERR_SUCCESS ||
+        keep_connect_properties(l) != 0)
+        goto fail;
     mosquitto_connect_v5_callback_set(l->mosq, on_connect);
     mosquitto_disconnect_v5_callback_set(l->mosq, on_disconnect);
     mosquitto_message_v5_callback_set(l->mosq, on_message);
@@ -352,6 +464,8 @@ int mqlink_new(uv_loop_t *loop, const struct mqlink_params *p, const struct mqli
     *out = l;
     return 0;
 fail:
+    if (l->mosq)
+        mosquitto_destroy(l->mosq);
     free(l->host);
     free(l->client_id);
     free(l);
@@ -360,6 +474,9 @@ fail:
 
 int mqlink_start(struct mqlink *l)
 {
+    if (l->started || l->stopping)
+        return -1;
+    l->started = true;
     uv_timer_init(l->loop, &l->misc);
     uv_timer_init(l->loop, &l->retry);
     l->misc.data = l->retry.data = l;
@@ -379,6 +496,7 @@ void mqlink_subscribe(void *arg, const char *filter)
         s = calloc(1, sizeof(*s));
         if (s == NULL || (s->filter = strdup(filter)) == NULL) {
             free(s);
+            log_line("out of memory: %s not subscribed", filter);
             return;
         }
         HASH_ADD_KEYPTR(hh, l->subs, s->filter, strlen(s->filter), s);
@@ -397,15 +515,17 @@ void mqlink_unsubscribe(void *arg, const char *filter)
     HASH_FIND_STR(l->subs, filter, s);
     if (s == NULL || s->refs == 0)
         return;
-    if (--s->refs == 0) {
-        if (l->up) {
-            mosquitto_unsubscribe_v5(l->mosq, NULL, filter, NULL);
-            update_poll(l);
-        }
-        HASH_DEL(l->subs, s);
-        free(s->filter);
-        free(s);
+    if (--s->refs > 0)
+        return;
+    if (l->up) {
+        mosquitto_unsubscribe_v5(l->mosq, NULL, filter, NULL);
+        update_poll(l);
     }
+    /* While down nothing is sent: the next connect subscribes only what is referenced, and a
+     * subscription the session still holds shows up as a stale message (mqlink_drop_stale). */
+    HASH_DEL(l->subs, s);
+    free(s->filter);
+    free(s);
 }
 
 void mqlink_drop_stale(struct mqlink *l, const char *filter)
@@ -431,21 +551,25 @@ uint64_t mqlink_connects(const struct mqlink *l)
 
 void mqlink_stop(struct mqlink *l, void (*done)(void *arg), void *arg)
 {
+    if (l->stopping)
+        return;
     l->stopping = true;
     l->stop_done = done;
     l->stop_arg = arg;
-    if (l->up) {
-        /* Reason 0 keeps the session for its expiry (MQTT 5 3.14.2.1); the socket is
-         * non-blocking and DISCONNECT is two bytes, so one write sends it. */
-        mosquitto_disconnect_v5(l->mosq, MQTT_RC_NORMAL_DISCONNECTION, NULL);
-        mosquitto_loop_write(l->mosq, 1);
-        l->up = false;
-    }
-    if (l->open_handles == 0) { /* never started */
+    if (!l->started) {
         done(arg);
         return;
     }
+    /* Stop polling first: libmosquitto closes the socket once DISCONNECT is written, and a
+     * descriptor must not be closed under an active uv_poll_t. */
     unwatch(l);
+    if (l->up) {
+        /* Reason 0 keeps the session for its expiry (MQTT 5 3.14.2.1). DISCONNECT is two
+         * bytes and queueing it writes it at once; should the send buffer be full, closing
+         * without it in mqlink_free() keeps the session all the same. */
+        mosquitto_disconnect_v5(l->mosq, MQTT_RC_NORMAL_DISCONNECTION, NULL);
+        l->up = false;
+    }
     uv_timer_stop(&l->misc);
     uv_timer_stop(&l->retry);
     uv_close((uv_handle_t *)&l->misc, on_handle_closed);

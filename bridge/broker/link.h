@@ -15,32 +15,42 @@
 struct mqlink;
 
 struct mqlink_ops {
-    /* A PUBLISH arrived; QoS 1 is acknowledged after this returns. */
+    /* A PUBLISH arrived; topic and payload are borrowed for the call. QoS 1 is acknowledged
+     * after this returns. May call mqlink_subscribe()/unsubscribe()/drop_stale(). */
     void (*on_message)(void *ud, const char *topic, const void *payload, size_t len);
     /* The link came up (CONNACK accepted) or went down. */
     void (*on_state)(void *ud, bool up);
-    /* The broker acknowledged SUBSCRIBE of filter; granted is false when it refused it. */
+    /* The broker acknowledged SUBSCRIBE of filter (borrowed); granted is false when it
+     * refused it. Optional (NULL). */
     void (*on_subscribed)(void *ud, const char *filter, bool granted);
 };
 
 struct mqlink_params {
-    const char *host; /* an IP literal or localhost: the first connect resolves it */
+    /* An IP literal or localhost: libmosquitto resolves it with getaddrinfo() on every
+     * connect, which only a literal or /etc/hosts keeps from waiting. */
+    const char *host;
     int port;
     const char *client_id; /* also the MQTT username */
     int keepalive_s;
     unsigned session_expiry_s; /* how long the broker keeps the session across a drop */
     /* The password (the bridge's service token), asked before every connect so that a
-     * rotated token file is picked up: malloc()ed, or NULL to try again later. */
+     * rotated token file is picked up: the link frees it (after wiping it), or NULL to try
+     * again after the backoff. */
     char *(*get_token)(void *ud);
     unsigned backoff_min_ms;
     unsigned backoff_max_ms;
 };
 
-/* Returns 0 and *out (free with mqlink_free()), or -1. Strings in p are copied. */
+/* Returns 0 and *out (caller frees with mqlink_free()), or -1 when host or client_id is
+ * missing, the port is outside 1..65535, memory ran out or libmosquitto refused the options. The
+ * strings in p are copied; ops and ud are borrowed and must outlive the link. Zero backoff_min_ms,
+ * session_expiry_s or keepalive_s take the defaults 250 ms, 3600 s and 30 s; backoff_max_ms below
+ * the minimum is raised to it. */
 int mqlink_new(uv_loop_t *loop, const struct mqlink_params *p, const struct mqlink_ops *ops,
                void *ud, struct mqlink **out);
-/* Begin connecting. The first attempt's TCP connect is the only call that may wait (on
- * loopback it does not); every reconnect is asynchronous. Returns 0 or -1. */
+/* Begin connecting: a non-blocking TCP connect, then CONNECT when the socket is writable.
+ * Failures are retried on the loop with backoff and logged; -1 only when called twice or
+ * after mqlink_stop(). */
 int mqlink_start(struct mqlink *l);
 
 /* Reference-counted: the first subscribe of a filter sends SUBSCRIBE (QoS 1), the last
@@ -48,21 +58,25 @@ int mqlink_start(struct mqlink *l);
  * Signatures fit struct hub_link_ops. */
 void mqlink_subscribe(void *l, const char *filter);
 void mqlink_unsubscribe(void *l, const char *filter);
-/* A message came for filter although nobody holds it (a session left by an earlier process):
- * unsubscribe it at the broker unless it is referenced. */
+/* A message came for filter although nobody holds it (a session left by an earlier process,
+ * or an unsubscribe while down): unsubscribe it at the broker unless it is referenced. */
 void mqlink_drop_stale(struct mqlink *l, const char *filter);
 
+/* Up: CONNACK accepted and the connection not lost since. */
 bool mqlink_is_up(const struct mqlink *l);
+/* Accepted connects since mqlink_new(), for /metrics. */
 uint64_t mqlink_connects(const struct mqlink *l);
 
 /* Leave cleanly (DISCONNECT when up, keeping the session), close the handles, then call
- * done(arg) from the loop. */
+ * done(arg) from the loop; done is called at once when the link was never started. Nothing
+ * reaches ops after this call. A second call does nothing. */
 void mqlink_stop(struct mqlink *l, void (*done)(void *arg), void *arg);
 /* After mqlink_stop() completed, or before mqlink_start(). Accepts NULL. */
 void mqlink_free(struct mqlink *l);
 
-/* Delay before reconnect attempt n (0-based): full jitter over min(max, min_ms * 2^n), never
- * below min_ms. r is a uniform random number in [0, 1). */
+/* Delay before reconnect attempt n (0-based) after n earlier failures: uniform over
+ * [min_ms, min(max_ms, min_ms * 2^n)] (full jitter above the floor). r is a uniform random
+ * number in [0, 1). Exposed for the unit test. */
 unsigned mqlink_backoff_ms(unsigned attempt, unsigned min_ms, unsigned max_ms, double r);
 
 #endif

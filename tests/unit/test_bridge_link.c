@@ -1,6 +1,10 @@
-/* The broker link: backoff, and a real Mosquitto (anonymous, no plugin) on a free loopback
- * port: connect, reference-counted subscriptions, messages, SUBACK notices, the link noticing
- * a broker that went away and coming back to one restarted, clean stop. */
+/*
+ * The broker link against a real Mosquitto started by the test on a free loopback port (no
+ * plugin): the backoff window; connecting; reference-counted subscriptions; a broker killed
+ * and restarted on the same port; the session outliving the link (the session-expiry
+ * property reached the broker); a refused CONNACK retried with backoff until the token is
+ * right; stopping while up and while down, leaving no handle behind.
+ */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,8 +14,8 @@
 #include <string.h>
 
 #include <arpa/inet.h>
-#include <netinet/in.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -23,32 +27,59 @@
 
 #include "broker/link.h"
 
+#define WAIT_MS 5000
+#define BACKOFF_MIN 100
+#define BACKOFF_MAX 400
+
+/* ---- backoff ---------------------------------------------------------------------------- */
+
 static void test_backoff(void **state)
 {
-    unsigned a;
+    unsigned a, d, hi, prev_hi = 0;
+    int i;
 
     (void)state;
+    /* The first retry waits the minimum whatever the draw. */
     assert_int_equal(mqlink_backoff_ms(0, 250, 30000, 0.0), 250);
     assert_int_equal(mqlink_backoff_ms(0, 250, 30000, 0.999), 250);
-    assert_int_equal(mqlink_backoff_ms(3, 250, 30000, 0.5), 1000); /* 250 * 8 * 0.5 */
-    for (a = 0; a < 64; a++) {
-        assert_true(mqlink_backoff_ms(a, 250, 30000, 0.999) <= 30000);
-        assert_true(mqlink_backoff_ms(a, 250, 30000, 0.0) >= 250);
+    /* Attempt 3: window [250, 2000], the draw spreads over it. */
+    assert_int_equal(mqlink_backoff_ms(3, 250, 30000, 0.0), 250);
+    assert_int_equal(mqlink_backoff_ms(3, 250, 30000, 0.5), 250 + 875);
+    /* The top of the window doubles each attempt until the cap, then stays there. */
+    for (a = 0; a < 12; a++) {
+        hi = mqlink_backoff_ms(a, 250, 30000, 0.999999);
+        if (250u << a < 30000)
+            assert_in_range(hi, (250u << a) - 1, 250u << a);
+        else
+            assert_in_range(hi, 29990, 30000);
+        assert_true(hi >= prev_hi);
+        prev_hi = hi;
     }
-    assert_int_equal(mqlink_backoff_ms(40, 250, 30000, 0.999), 29970);
+    /* Far past the cap, with draws all over [0, 1): never outside [min, max]. */
+    for (i = 0; i < 1000; i++) {
+        d = mqlink_backoff_ms(1000 + (unsigned)i, 250, 30000, i / 1000.0);
+        assert_in_range(d, 250, 30000);
+    }
+    assert_in_range(mqlink_backoff_ms(4000000000u, 250, 30000, 0.5), 15000, 15125);
+    /* A maximum below the minimum means the minimum; draws outside [0, 1) are clamped. */
+    assert_int_equal(mqlink_backoff_ms(5, 500, 100, 0.9), 500);
+    assert_int_equal(mqlink_backoff_ms(2, 100, 400, -3.0), 100);
+    assert_in_range(mqlink_backoff_ms(2, 100, 400, 7.0), 399, 400);
 }
 
-struct fx {
-    uv_loop_t loop;
-    struct mqlink *l;
+/* ---- a real broker ---------------------------------------------------------------------- */
+
+struct broker {
+    pid_t pid;
     int port;
-    pid_t broker;
-    char conf[64];
-    int ups, downs, subacks, msgs;
-    char last_topic[128];
-    char last_body[64];
-    int stopped;
+    char dir[64];
+    bool passwords; /* allow_anonymous false, password file with link-test:right-token */
 };
+
+/* The running test's broker; static so that the teardown can still end it and remove its
+ * files when an assertion left the test early. */
+static struct broker the_broker;
+static struct broker *current;
 
 static int free_port(void)
 {
@@ -56,7 +87,7 @@ static int free_port(void)
     socklen_t len = sizeof(sa);
     int fd = socket(AF_INET, SOCK_STREAM, 0), port;
 
-    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
     assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
     port = ntohs(sa.sin_port);
@@ -64,51 +95,242 @@ static int free_port(void)
     return port;
 }
 
-static void broker_start(struct fx *f)
+static bool port_accepts(int port)
 {
-    FILE *c = fopen(f->conf, "w");
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    bool ok;
 
-    assert_non_null(c);
-    fprintf(c, "listener %d 127.0.0.1\nallow_anonymous true\npersistence false\n%s", f->port,
-            getuid() == 0 ? "user root\n" : "");
-    fclose(c);
-    f->broker = fork();
-    assert_true(f->broker >= 0);
-    if (f->broker == 0) {
-        int null = open("/dev/null", 1);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ok = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+    close(fd);
+    return ok;
+}
 
-        /* A failed assertion ends the test process early: take the broker with it. */
-        prctl(PR_SET_PDEATHSIG, SIGTERM);
+static pid_t spawn(const char *path, char *const argv[])
+{
+    pid_t pid = fork();
+
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int null = open("/dev/null", O_WRONLY);
+
+        /* A failed assertion ends the test process early: take the child with it. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
         dup2(null, 1);
         dup2(null, 2);
         unsetenv("LD_PRELOAD");
-        execl("/usr/sbin/mosquitto", "mosquitto", "-c", f->conf, (char *)NULL);
+        execv(path, argv);
         _exit(127);
     }
-    usleep(300 * 1000);
+    return pid;
 }
 
-static void broker_stop(struct fx *f)
+static struct broker *broker_init(bool passwords)
+{
+    struct broker *b = &the_broker;
+
+    memset(b, 0, sizeof(*b));
+    snprintf(b->dir, sizeof(b->dir), "/tmp/mqp-link-XXXXXX");
+    assert_non_null(mkdtemp(b->dir));
+    current = b;
+    b->port = free_port();
+    b->passwords = passwords;
+    if (passwords) {
+        char pw[96];
+        char *argv[] = {"mosquitto_passwd", "-b", "-c", pw, "link-test", "right-token", NULL};
+        int st;
+
+        snprintf(pw, sizeof(pw), "%s/passwd", b->dir);
+        assert_int_equal(waitpid(spawn("/usr/bin/mosquitto_passwd", argv), &st, 0) > 0, 1);
+        assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    }
+    return b;
+}
+
+static void broker_start(struct broker *b)
+{
+    char conf[96];
+    char *argv[] = {"mosquitto", "-c", conf, NULL};
+    FILE *c;
+    int i;
+
+    snprintf(conf, sizeof(conf), "%s/mosquitto.conf", b->dir);
+    c = fopen(conf, "w");
+    assert_non_null(c);
+    fprintf(c, "listener %d 127.0.0.1\npersistence false\n", b->port);
+    /* The broker's own record of each SUBSCRIBE and UNSUBSCRIBE it handled. */
+    fprintf(c,
+            "log_dest file %s/broker.log\nlog_type subscribe\nlog_type unsubscribe\n"
+            "log_timestamp false\n",
+            b->dir);
+    if (b->passwords)
+        fprintf(c, "allow_anonymous false\npassword_file %s/passwd\n", b->dir);
+    else
+        fprintf(c, "allow_anonymous true\n");
+    /* As root, Mosquitto would drop to its own user, who cannot read our files. */
+    if (getuid() == 0)
+        fprintf(c, "user root\n");
+    fclose(c);
+    b->pid = spawn("/usr/sbin/mosquitto", argv);
+    for (i = 0; i < 500 && !port_accepts(b->port); i++)
+        usleep(10 * 1000);
+    assert_true(i < 500);
+}
+
+static void broker_kill(struct broker *b, int sig)
 {
     int st;
 
-    kill(f->broker, SIGTERM);
-    waitpid(f->broker, &st, 0);
+    kill(b->pid, sig);
+    waitpid(b->pid, &st, 0);
+    b->pid = 0;
 }
+
+static void broker_fini(struct broker *b)
+{
+    char path[96];
+
+    if (b->pid)
+        broker_kill(b, SIGTERM);
+    snprintf(path, sizeof(path), "%s/mosquitto.conf", b->dir);
+    unlink(path);
+    snprintf(path, sizeof(path), "%s/passwd", b->dir);
+    unlink(path);
+    snprintf(path, sizeof(path), "%s/broker.log", b->dir);
+    unlink(path);
+    snprintf(path, sizeof(path), "%s/link.log", b->dir);
+    unlink(path);
+    rmdir(b->dir);
+    current = NULL;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    if (current)
+        broker_fini(current);
+    return 0;
+}
+
+/* How many lines of the broker's log are exactly line. */
+static int broker_log_count(const struct broker *b, const char *line)
+{
+    char path[96], buf[256];
+    FILE *f;
+    int n = 0;
+
+    snprintf(path, sizeof(path), "%s/broker.log", b->dir);
+    f = fopen(path, "r");
+    assert_non_null(f);
+    while (fgets(buf, sizeof(buf), f)) {
+        buf[strcspn(buf, "\n")] = '\0';
+        n += strcmp(buf, line) == 0;
+    }
+    fclose(f);
+    return n;
+}
+
+static void on_published(struct mosquitto *m, void *obj, int mid)
+{
+    (void)m;
+    (void)mid;
+    *(bool *)obj = true;
+}
+
+/* QoS 1 from a second client; returns once the broker acknowledged it (PUBACK). */
+static void publish(const struct broker *b, const char *topic, const char *body)
+{
+    bool acked = false;
+    struct mosquitto *m = mosquitto_new(NULL, true, &acked);
+    int i;
+
+    assert_non_null(m);
+    if (b->passwords)
+        mosquitto_username_pw_set(m, "link-test", "right-token");
+    mosquitto_publish_callback_set(m, on_published);
+    assert_int_equal(mosquitto_connect(m, "127.0.0.1", b->port, 10), MOSQ_ERR_SUCCESS);
+    assert_int_equal(mosquitto_publish(m, NULL, topic, (int)strlen(body), body, 1, false),
+                     MOSQ_ERR_SUCCESS);
+    for (i = 0; i < 100 && !acked; i++)
+        mosquitto_loop(m, 20, 1);
+    assert_true(acked);
+    mosquitto_disconnect(m);
+    mosquitto_destroy(m);
+}
+
+/* Send this process's stderr (where the link logs) to path; returns the saved descriptor. */
+static int stderr_to(const char *path)
+{
+    int saved, fd;
+
+    fflush(stderr);
+    saved = dup(2);
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    assert_true(saved >= 0 && fd >= 0);
+    dup2(fd, 2);
+    close(fd);
+    return saved;
+}
+
+/* Undo stderr_to(), copy what was logged to the real stderr, return the first delay logged
+ * ("next attempt in N ms"), or -1. */
+static int stderr_back(int saved, const char *path)
+{
+    char buf[512];
+    const char *at;
+    FILE *f;
+    size_t n;
+    int delay = -1;
+
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    f = fopen(path, "r");
+    assert_non_null(f);
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    unlink(path);
+    buf[n] = '\0';
+    fputs(buf, stderr);
+    at = strstr(buf, "next attempt in ");
+    if (at)
+        delay = atoi(at + strlen("next attempt in "));
+    return delay;
+}
+
+/* ---- the link under test ---------------------------------------------------------------- */
+
+struct fx {
+    uv_loop_t loop;
+    uv_timer_t ticker; /* keeps UV_RUN_ONCE from sleeping past a deadline */
+    struct mqlink *l;
+    int ups, downs, msgs, stopped;
+    char bodies[512];  /* "topic=body;" per message, in order */
+    char subacks[256]; /* "filter;" per granted SUBACK, in order */
+    const char *token;
+    int token_calls;
+    uint64_t token_at[16];
+};
 
 static char *get_token(void *ud)
 {
-    (void)ud;
-    return strdup("anonymous-is-allowed");
+    struct fx *f = ud;
+
+    if (f->token_calls < 16)
+        f->token_at[f->token_calls] = uv_now(&f->loop);
+    f->token_calls++;
+    return strdup(f->token);
 }
 
 static void on_message(void *ud, const char *topic, const void *payload, size_t len)
 {
     struct fx *f = ud;
+    size_t n = strlen(f->bodies);
 
     f->msgs++;
-    snprintf(f->last_topic, sizeof(f->last_topic), "%s", topic);
-    snprintf(f->last_body, sizeof(f->last_body), "%.*s", (int)len, (const char *)payload);
+    snprintf(f->bodies + n, sizeof(f->bodies) - n, "%s=%.*s;", topic, (int)len,
+             (const char *)payload);
 }
 
 static void on_state(void *ud, bool up)
@@ -124,134 +346,319 @@ static void on_state(void *ud, bool up)
 static void on_subscribed(void *ud, const char *filter, bool granted)
 {
     struct fx *f = ud;
+    size_t n = strlen(f->subacks);
 
-    (void)filter;
-    f->subacks += granted;
+    if (granted)
+        snprintf(f->subacks + n, sizeof(f->subacks) - n, "%s;", filter);
 }
 
 static const struct mqlink_ops ops = {on_message, on_state, on_subscribed};
-
-/* Run the loop until *counter reaches want (or 10 s passed). */
-static void run_until(struct fx *f, int *counter, int want)
-{
-    uint64_t start;
-
-    uv_update_time(&f->loop);
-    start = uv_now(&f->loop);
-    while (*counter < want && uv_now(&f->loop) - start < 10000)
-        uv_run(&f->loop, UV_RUN_ONCE);
-}
-
-static void publish(struct fx *f, const char *topic, const char *body)
-{
-    struct mosquitto *m = mosquitto_new(NULL, true, NULL);
-
-    assert_non_null(m);
-    assert_int_equal(mosquitto_connect(m, "127.0.0.1", f->port, 10), MOSQ_ERR_SUCCESS);
-    assert_int_equal(mosquitto_publish(m, NULL, topic, (int)strlen(body), body, 1, false),
-                     MOSQ_ERR_SUCCESS);
-    mosquitto_loop(m, 100, 1);
-    mosquitto_loop(m, 100, 1);
-    mosquitto_disconnect(m);
-    mosquitto_destroy(m);
-}
-
-/* A timer keeps UV_RUN_ONCE from blocking forever while we wait for the broker. */
-static uv_timer_t ticker;
 
 static void tick(uv_timer_t *t)
 {
     (void)t;
 }
 
-static void on_stopped(void *arg)
+static void fx_init(struct fx *f)
 {
-    ((struct fx *)arg)->stopped = 1;
+    memset(f, 0, sizeof(*f));
+    f->token = "anonymous-is-allowed";
+    assert_int_equal(uv_loop_init(&f->loop), 0);
+    uv_timer_init(&f->loop, &f->ticker);
+    uv_timer_start(&f->ticker, tick, 10, 10);
 }
 
-static void test_link_against_real_broker(void **state)
+static void link_open(struct fx *f, const struct broker *b, const char *client_id)
 {
+    struct mqlink_params p = {
+        .host = "127.0.0.1",
+        .port = b->port,
+        .client_id = client_id,
+        .keepalive_s = 30,
+        .session_expiry_s = 60,
+        .get_token = get_token,
+        .backoff_min_ms = BACKOFF_MIN,
+        .backoff_max_ms = BACKOFF_MAX,
+    };
+
+    assert_int_equal(mqlink_new(&f->loop, &p, &ops, f, &f->l), 0);
+    assert_int_equal(mqlink_start(f->l), 0);
+}
+
+/* Run the loop until *counter reaches want; false after WAIT_MS. */
+static bool run_until(struct fx *f, const int *counter, int want)
+{
+    uint64_t start;
+
+    uv_update_time(&f->loop);
+    start = uv_now(&f->loop);
+    while (*counter < want && uv_now(&f->loop) - start < WAIT_MS)
+        uv_run(&f->loop, UV_RUN_ONCE);
+    return *counter >= want;
+}
+
+static bool run_until_text(struct fx *f, const char *buf, const char *needle)
+{
+    uint64_t start;
+
+    uv_update_time(&f->loop);
+    start = uv_now(&f->loop);
+    while (strstr(buf, needle) == NULL && uv_now(&f->loop) - start < WAIT_MS)
+        uv_run(&f->loop, UV_RUN_ONCE);
+    return strstr(buf, needle) != NULL;
+}
+
+static void on_stopped(void *arg)
+{
+    ((struct fx *)arg)->stopped++;
+}
+
+/* Stop the link (done must come, once) and free it. */
+static void link_close(struct fx *f)
+{
+    mqlink_stop(f->l, on_stopped, f);
+    mqlink_stop(f->l, on_stopped, f); /* a second stop does nothing */
+    assert_true(run_until(f, &f->stopped, 1));
+    mqlink_free(f->l);
+    f->l = NULL;
+    assert_int_equal(f->stopped, 1);
+}
+
+/* Every handle the link opened must be closed by now: uv_loop_close() says UV_EBUSY (rather
+ * than the test hanging in uv_run) when one is left. */
+static void fx_fini(struct fx *f)
+{
+    uv_close((uv_handle_t *)&f->ticker, NULL);
+    uv_run(&f->loop, UV_RUN_NOWAIT);
+    assert_int_equal(uv_loop_close(&f->loop), 0);
+}
+
+/* Subscriptions: one SUBSCRIBE per filter however often it is held, UNSUBSCRIBE with the last. */
+static void test_subscriptions(void **state)
+{
+    struct broker *b;
     struct fx f;
-    struct mqlink_params p = {"127.0.0.1", 0, "link-test", 30, 60, get_token, 100, 400};
-    int before;
 
     (void)state;
-    memset(&f, 0, sizeof(f));
-    f.port = free_port();
-    snprintf(f.conf, sizeof(f.conf), "/tmp/mqp-link-%d.conf", (int)getpid());
-    broker_start(&f);
-    uv_loop_init(&f.loop);
-    uv_timer_init(&f.loop, &ticker);
-    uv_timer_start(&ticker, tick, 20, 20);
-    p.port = f.port;
-    assert_int_equal(mqlink_new(&f.loop, &p, &ops, &f, &f.l), 0);
-    assert_int_equal(mqlink_start(f.l), 0);
-    run_until(&f, &f.ups, 1);
+    b = broker_init(false);
+    broker_start(b);
+    fx_init(&f);
+    link_open(&f, b, "link-subs");
+    assert_true(run_until(&f, &f.ups, 1));
     assert_true(mqlink_is_up(f.l));
+    assert_int_equal(mqlink_connects(f.l), 1);
 
-    /* Twice the same filter: one SUBSCRIBE, one SUBACK. */
     mqlink_subscribe(f.l, "t/s/#");
     mqlink_subscribe(f.l, "t/s/#");
-    run_until(&f, &f.subacks, 1);
-    publish(&f, "t/s/ns:a", "one");
-    run_until(&f, &f.msgs, 1);
-    assert_string_equal(f.last_topic, "t/s/ns:a");
-    assert_string_equal(f.last_body, "one");
-    /* One unsubscribe of two: still subscribed. */
+    /* The broker handles a client's packets in order: once it acknowledged a later filter, a
+     * second SUBSCRIBE of t/s/# would be in its log. */
+    mqlink_subscribe(f.l, "t/mark1");
+    assert_true(run_until_text(&f, f.subacks, "t/mark1;"));
+    assert_string_equal(f.subacks, "t/s/#;t/mark1;");
+    assert_int_equal(broker_log_count(b, "link-subs 1 t/s/#"), 1);
+    publish(b, "t/s/ns:a", "one");
+    assert_true(run_until(&f, &f.msgs, 1));
+    assert_string_equal(f.bodies, "t/s/ns:a=one;");
+
+    /* One of two holders let go: still subscribed, nothing sent. */
     mqlink_unsubscribe(f.l, "t/s/#");
-    publish(&f, "t/s/ns:a", "two");
-    run_until(&f, &f.msgs, 2);
-    assert_string_equal(f.last_body, "two");
+    publish(b, "t/s/ns:a", "two");
+    assert_true(run_until(&f, &f.msgs, 2));
+    assert_string_equal(f.bodies, "t/s/ns:a=one;t/s/ns:a=two;");
+    assert_int_equal(broker_log_count(b, "link-subs t/s/#"), 0);
 
-    /* The broker goes away: down; it comes back on the same port: up, subscribed again. */
-    broker_stop(&f);
-    run_until(&f, &f.downs, 1);
+    /* The last one let go. The broker handles packets in order, so the SUBACK of a later
+     * SUBSCRIBE means it has handled the UNSUBSCRIBE; then a message on t/s/ published before
+     * one on the marker would arrive before it. */
+    mqlink_unsubscribe(f.l, "t/s/#");
+    mqlink_unsubscribe(f.l, "t/s/#"); /* one too many: ignored */
+    mqlink_subscribe(f.l, "t/mark2");
+    assert_true(run_until_text(&f, f.subacks, "t/mark2;"));
+    publish(b, "t/s/ns:a", "three");
+    publish(b, "t/mark2", "four");
+    assert_true(run_until_text(&f, f.bodies, "t/mark2=four;"));
+    assert_string_equal(f.bodies, "t/s/ns:a=one;t/s/ns:a=two;t/mark2=four;");
+    assert_int_equal(broker_log_count(b, "link-subs 1 t/s/#"), 1);
+    assert_int_equal(broker_log_count(b, "link-subs t/s/#"), 1);
+    assert_int_equal(f.downs, 0);
+
+    link_close(&f);
+    assert_int_equal(f.downs, 0); /* a requested stop is not reported as a drop */
+    fx_fini(&f);
+    broker_fini(b);
+}
+
+/* The broker dies (SIGKILL: no DISCONNECT) and comes back on the same port without the
+ * session: the link notices, reconnects with backoff and subscribes again. */
+static void test_broker_restart(void **state)
+{
+    struct broker *b;
+    struct fx f;
+    char log[96];
+    int saved;
+    bool down;
+
+    (void)state;
+    b = broker_init(false);
+    broker_start(b);
+    fx_init(&f);
+    link_open(&f, b, "link-restart");
+    assert_true(run_until(&f, &f.ups, 1));
+    mqlink_subscribe(f.l, "t/r/#");
+    assert_true(run_until_text(&f, f.subacks, "t/r/#;"));
+
+    broker_kill(b, SIGKILL);
+    assert_true(run_until(&f, &f.downs, 1));
     assert_false(mqlink_is_up(f.l));
-    broker_start(&f);
-    run_until(&f, &f.ups, 2);
+    /* Down for a few attempts: connection refused, retried. */
+    assert_true(run_until(&f, &f.token_calls, 3));
+    assert_int_equal(f.ups, 1);
+
+    broker_start(b);
+    assert_true(run_until(&f, &f.ups, 2));
     assert_true(mqlink_is_up(f.l));
-    assert_true(mqlink_connects(f.l) >= 2);
-    run_until(&f, &f.subacks, 2);
-    publish(&f, "t/s/ns:a", "three");
-    run_until(&f, &f.msgs, 3);
-    assert_string_equal(f.last_body, "three");
+    assert_int_equal(mqlink_connects(f.l), 2);
+    /* The new broker knew nothing of us: the message arrives only if the link subscribed. */
+    assert_true(run_until_text(&f, f.subacks, "t/r/#;t/r/#;"));
+    publish(b, "t/r/ns:a", "after");
+    assert_true(run_until(&f, &f.msgs, 1));
+    assert_string_equal(f.bodies, "t/r/ns:a=after;");
+    assert_int_equal(f.downs, 1);
 
-    /* The last unsubscribe: nothing more arrives. */
-    mqlink_unsubscribe(f.l, "t/s/#");
-    before = f.msgs;
-    {
-        int i;
+    /* The connect that succeeded started the backoff over: after this drop the first retry
+     * waits exactly the minimum (without the reset the window would reach 400 ms). */
+    snprintf(log, sizeof(log), "%s/link.log", b->dir);
+    saved = stderr_to(log);
+    broker_kill(b, SIGKILL);
+    down = run_until(&f, &f.downs, 2);
+    assert_int_equal(stderr_back(saved, log), BACKOFF_MIN);
+    assert_true(down);
 
-        /* Let UNSUBSCRIBE go out and the broker act on it (ticker: 20 ms a turn). */
-        for (i = 0; i < 15; i++)
-            uv_run(&f.loop, UV_RUN_ONCE);
-    }
-    publish(&f, "t/s/ns:a", "four");
-    {
-        int i;
+    link_close(&f);
+    fx_fini(&f);
+    broker_fini(b);
+}
 
-        for (i = 0; i < 20; i++)
-            uv_run(&f.loop, UV_RUN_ONCE);
-    }
-    assert_int_equal(f.msgs, before);
+/* Another connection with the link's client id takes the session over: Mosquitto 2.0.11
+ * closes the link's connection (no DISCONNECT packet); the link reports down, comes back
+ * after the backoff and takes its session back. */
+static void test_session_taken_over(void **state)
+{
+    struct broker *b;
+    struct fx f;
+    struct mosquitto *other;
 
-    mqlink_stop(f.l, on_stopped, &f);
-    uv_timer_stop(&ticker);
-    uv_close((uv_handle_t *)&ticker, NULL);
-    while (uv_run(&f.loop, UV_RUN_NOWAIT))
-        ;
-    assert_int_equal(f.stopped, 1);
-    assert_int_equal(uv_loop_close(&f.loop), 0);
-    mqlink_free(f.l);
-    broker_stop(&f);
-    unlink(f.conf);
+    (void)state;
+    b = broker_init(false);
+    broker_start(b);
+    fx_init(&f);
+    link_open(&f, b, "link-taken");
+    assert_true(run_until(&f, &f.ups, 1));
+
+    other = mosquitto_new("link-taken", true, NULL);
+    assert_non_null(other);
+    assert_int_equal(mosquitto_connect(other, "127.0.0.1", b->port, 10), MOSQ_ERR_SUCCESS);
+    assert_true(run_until(&f, &f.downs, 1));
+    assert_true(run_until(&f, &f.ups, 2));
+    assert_int_equal(mqlink_connects(f.l), 2);
+    mosquitto_destroy(other);
+
+    link_close(&f);
+    fx_fini(&f);
+    broker_fini(b);
+}
+
+/* A clean stop keeps the session (clean start off, session expiry sent in CONNECT): the
+ * broker queues what arrives meanwhile and a new link with the same client id gets it
+ * without subscribing. */
+static void test_session_outlives_link(void **state)
+{
+    struct broker *b;
+    struct fx f;
+
+    (void)state;
+    b = broker_init(false);
+    broker_start(b);
+    fx_init(&f);
+    link_open(&f, b, "link-session");
+    assert_true(run_until(&f, &f.ups, 1));
+    mqlink_subscribe(f.l, "t/k/#");
+    assert_true(run_until_text(&f, f.subacks, "t/k/#;"));
+    link_close(&f);
+
+    publish(b, "t/k/ns:a", "while-away");
+
+    f.stopped = 0;
+    link_open(&f, b, "link-session");
+    assert_true(run_until(&f, &f.msgs, 1));
+    assert_string_equal(f.bodies, "t/k/ns:a=while-away;");
+    assert_string_equal(f.subacks, "t/k/#;"); /* nothing subscribed this time */
+    link_close(&f);
+    fx_fini(&f);
+    broker_fini(b);
+}
+
+/* A token the broker refuses: CONNACK 0x87 (not authorized), retried after at least the
+ * minimum delay and with a fresh token each time; once the token is right the link comes up. */
+static void test_refused_then_accepted(void **state)
+{
+    struct broker *b;
+    struct fx f;
+    int i;
+
+    (void)state;
+    b = broker_init(true);
+    broker_start(b);
+    fx_init(&f);
+    f.token = "wrong-token";
+    link_open(&f, b, "link-test");
+    assert_true(run_until(&f, &f.token_calls, 4));
+    assert_int_equal(f.ups, 0);
+    assert_false(mqlink_is_up(f.l));
+    assert_int_equal(mqlink_connects(f.l), 0);
+    /* Each retry waits at least the minimum (the first call is the start itself). */
+    for (i = 1; i < 4; i++)
+        assert_true(f.token_at[i] - f.token_at[i - 1] >= BACKOFF_MIN);
+
+    f.token = "right-token";
+    assert_true(run_until(&f, &f.ups, 1));
+    assert_int_equal(mqlink_connects(f.l), 1);
+    link_close(&f);
+    assert_int_equal(f.downs, 0);
+    fx_fini(&f);
+    broker_fini(b);
+}
+
+/* No broker at all: connects fail and are retried; stopping between attempts closes the
+ * retry timer too. */
+static void test_stop_while_down(void **state)
+{
+    struct broker *b;
+    struct fx f;
+
+    (void)state;
+    b = broker_init(false); /* a free port, nobody listening */
+    fx_init(&f);
+    link_open(&f, b, "link-down");
+    assert_true(run_until(&f, &f.token_calls, 2));
+    assert_false(mqlink_is_up(f.l));
+    mqlink_subscribe(f.l, "t/d/#"); /* remembered while down, freed with the link */
+    link_close(&f);
+    assert_int_equal(f.ups + f.downs, 0);
+    fx_fini(&f);
+    broker_fini(b);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_backoff),
-        cmocka_unit_test(test_link_against_real_broker),
+        cmocka_unit_test_teardown(test_subscriptions, teardown),
+        cmocka_unit_test_teardown(test_broker_restart, teardown),
+        cmocka_unit_test_teardown(test_session_taken_over, teardown),
+        cmocka_unit_test_teardown(test_session_outlives_link, teardown),
+        cmocka_unit_test_teardown(test_refused_then_accepted, teardown),
+        cmocka_unit_test_teardown(test_stop_while_down, teardown),
     };
     int rc;
 
