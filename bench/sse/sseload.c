@@ -1,247 +1,297 @@
 /*
- * sseload: the SSE load client of the bridge benchmark. One thread, epoll, non-blocking
- * sockets: it opens many Server-Sent Events streams to mqpush-bridge, parses them as they come
- * (frames end at a blank line, HTML 9.2.6), checks that event ids only grow on every
- * connection, and measures publish-to-client latency from the timestamp token the publisher
- * (mqload) puts in each event's payload. It prints one JSON line of results.
+ * sseload: the load client of the SSE benchmark (bench/sse/run.sh). One epoll thread holds
+ * many Server-Sent Events connections to mqpush-bridge and parses them incrementally
+ * (sse_parse.c); a second thread publishes the events into Mosquitto (publisher.c). Every
+ * event carries its publish time and sequence number, so the client measures
+ * publish-to-client latency and checks, per connection, that nothing is lost, duplicated or
+ * reordered. It prints one JSON line of results.
  *
- *   sseload --port P --path /stream/v1/streams/s?tenant=t --clients N
- *           [--ready-file F] [--warmup S] [--duration S] [--bridge-pid PID] [--idle]
+ *   sseload --port P --path PATH --clients N --idle --bridge-pid PID
+ *       connect N clients, wait until every stream said mqpush:ready, report the bridge's RSS
+ *       before and after
+ *   sseload --port P --path PATH --clients N --mqtt-port M --topic T --token TOK
+ *           [--rate R] [--window W] [--warmup S] [--duration S] ...
+ *       connect, then publish at R events/s (R = 0: flat out) and measure a window
  *
- * With --idle it only connects, waits until every stream said mqpush:ready, and reports the
- * bridge's RSS before and after. Otherwise, once every stream is ready it writes --ready-file
- * (so that the caller starts publishing), then counts from the first event: warmup seconds
- * unmeasured, then duration seconds measured.
+ * See --help and bench/README.md.
  */
-#include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <stdint.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include <mosquitto.h>
 
 #include "hist.h"
-#include "payload.h"
 #include "proc.h"
+#include "publisher.h"
+#include "sseload.h"
 
-#define CARRY_MAX (64 * 1024) /* the largest frame we accept */
-#define ID_LEN 36
+#define NS 1000000000ull
+#define READ_CHUNK (256 * 1024)
+/* How often, flat out, the lowest progress over all clients is recomputed for the publisher. */
+#define PROGRESS_EVERY_NS 200000ull
 
-struct conn {
-    int fd;
-    int state; /* 0 connecting, 1 awaiting status line, 2 streaming, 3 dead */
-    int ready;
-    char *carry; /* an incomplete frame from the previous read */
-    size_t carry_len;
-    char last_id[ID_LEN + 1];
-    uint64_t events;
-};
+static volatile sig_atomic_t interrupted;
 
-static struct {
-    int port;
-    const char *path;
-    int clients;
-    const char *ready_file;
-    double warmup, duration;
-    int bridge_pid;
-    int idle;
-    int batch;
-} opt = {0, NULL, 1000, NULL, 2, 10, -1, 0, 200};
+static void on_signal(int sig)
+{
+    (void)sig;
+    interrupted = 1;
+}
 
-static struct {
-    uint64_t events, measured, out_of_order, refused, closed, ready;
-    struct hist lat;
-    int measuring;
-} res;
-
-static uint64_t now_ns(void)
+uint64_t sl_now(void)
 {
     struct timespec ts;
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    return (uint64_t)ts.tv_sec * NS + (uint64_t)ts.tv_nsec;
 }
 
-static int open_one(int ep, struct conn *c, int idx)
+static double self_cpu(void)
 {
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)opt.port)};
-    struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT, .data.u32 = (uint32_t)idx};
-    int one = 1;
+    struct timespec ts;
 
-    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
-    c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (c->fd < 0)
-        return -1;
-    setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    if (connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 && errno != EINPROGRESS)
-        return -1;
-    return epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &ev);
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void kill_conn(int ep, struct conn *c)
+/* Busy fraction source for one CPU: ticks since boot, or zeros when unknown. */
+struct cpu_mark {
+    double bridge, broker, self;
+    unsigned long long busy, total;
+    uint64_t t;
+};
+
+static void mark(const struct sl_opts *o, struct cpu_mark *m)
 {
-    if (c->state == 3)
+    m->t = sl_now();
+    m->bridge = o->bridge_pid > 0 ? proc_cpu_seconds(o->bridge_pid) : -1;
+    m->broker = o->broker_pid > 0 ? proc_cpu_seconds(o->broker_pid) : -1;
+    m->self = self_cpu();
+    m->busy = m->total = 0;
+    if (o->load_cpu >= 0)
+        proc_cpu_ticks(o->load_cpu, &m->busy, &m->total);
+}
+
+/* The lowest seq every live client has reached; dead ones no longer hold the publisher. */
+static uint64_t lowest_progress(const struct sl_run *r)
+{
+    uint64_t low = UINT64_MAX;
+
+    for (int i = 0; i < r->o->clients; i++)
+        if (r->conns[i].state != SL_DEAD && r->conns[i].last_seq < low)
+            low = r->conns[i].last_seq;
+    return low == UINT64_MAX ? 0 : low;
+}
+
+/* Every live client has every event published so far. */
+static int all_caught_up(const struct sl_run *r, uint64_t published)
+{
+    for (int i = 0; i < r->o->clients; i++)
+        if (r->conns[i].state != SL_DEAD && r->conns[i].last_seq < published)
+            return 0;
+    return 1;
+}
+
+static void print_result(struct sl_run *r, const struct cpu_mark *m0, const struct cpu_mark *m1,
+                         const struct pub_stats *ps, long rss0, long rss1)
+{
+    const struct sl_opts *o = r->o;
+    double win = m1 && m1->t > m0->t ? (double)(m1->t - m0->t) / 1e9 : 0;
+    uint64_t lost = 0, min_rx = UINT64_MAX, max_rx = 0;
+
+    printf("{\"label\":\"%s\",\"clients\":%d,\"ready\":%llu,\"refused\":%llu,\"closed\":%llu,"
+           "\"connect_errors\":%llu,\"connect_s\":%.3f,\"rss_before_kib\":%ld,"
+           "\"rss_after_kib\":%ld",
+           o->label, o->clients, (unsigned long long)r->ready, (unsigned long long)r->refused,
+           (unsigned long long)r->closed, (unsigned long long)r->connect_errors,
+           r->t_ready ? (double)(r->t_ready - r->t_start) / 1e9 : -1.0, rss0, rss1);
+    if (r->first_error[0])
+        printf(",\"error\":\"%s\"", r->first_error);
+    if (ps == NULL || m1 == NULL) {
+        printf("}\n");
         return;
-    epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
-    close(c->fd);
-    c->state = 3;
-    free(c->carry);
-    c->carry = NULL;
-    res.closed++;
+    }
+    for (int i = 0; i < o->clients; i++) {
+        const struct sl_conn *c = &r->conns[i];
+
+        /* gaps inside the sequence, and the tail that never came */
+        lost += c->gaps + (c->last_seq < ps->published ? ps->published - c->last_seq : 0);
+        if (c->received < min_rx)
+            min_rx = c->received;
+        if (c->received > max_rx)
+            max_rx = c->received;
+    }
+    printf(",\"rate\":%g,\"window\":%llu,\"qos\":%d,\"size\":%zu,\"published\":%llu,"
+           "\"acked\":%llu,\"pub_refused\":%llu,\"late_sends\":%llu,\"pub_failed\":%d,"
+           "\"window_s\":%.3f,\"delivered\":%llu,\"deliveries_per_s\":%.1f,"
+           "\"events_per_s\":%.1f,\"received\":%llu,\"expected\":%llu,\"lost\":%llu,"
+           "\"duplicates\":%llu,\"id_out_of_order\":%llu,\"no_seq\":%llu,\"other_events\":%llu,"
+           "\"per_conn_min\":%llu,\"per_conn_max\":%llu,\"data_bytes_avg\":%.1f,"
+           "\"wire_bytes_avg\":%.1f,\"drained\":%s,",
+           o->rate, (unsigned long long)o->window, o->qos, o->size,
+           (unsigned long long)ps->published, (unsigned long long)ps->acked,
+           (unsigned long long)ps->refused, (unsigned long long)ps->late, ps->failed, win,
+           (unsigned long long)r->measured, win > 0 ? (double)r->measured / win : 0.0,
+           win > 0 ? (double)(r->seq_at_end - r->seq_at_start) / win : 0.0,
+           (unsigned long long)r->events, (unsigned long long)ps->published * (uint64_t)o->clients,
+           (unsigned long long)lost, (unsigned long long)r->duplicates,
+           (unsigned long long)r->id_out_of_order, (unsigned long long)r->no_seq,
+           (unsigned long long)r->other_events,
+           (unsigned long long)(min_rx == UINT64_MAX ? 0 : min_rx), (unsigned long long)max_rx,
+           r->events ? (double)r->data_bytes / (double)r->events : 0.0,
+           r->events ? (double)r->wire_bytes / (double)r->events : 0.0,
+           r->drained ? "true" : "false");
+    /* CPU: seconds in the window; *_busy as a fraction of the window (1.0 = a whole core) */
+    if (m0->bridge >= 0 && m1->bridge >= 0)
+        printf("\"bridge_cpu_s\":%.3f,\"bridge_busy\":%.3f,\"cpu_us_per_delivery\":%.3f,",
+               m1->bridge - m0->bridge, win > 0 ? (m1->bridge - m0->bridge) / win : 0.0,
+               r->measured ? (m1->bridge - m0->bridge) * 1e6 / (double)r->measured : 0.0);
+    if (m0->broker >= 0 && m1->broker >= 0)
+        printf("\"broker_busy\":%.3f,", win > 0 ? (m1->broker - m0->broker) / win : 0.0);
+    if (m1->total > m0->total)
+        printf("\"load_cpu_busy\":%.3f,",
+               (double)(m1->busy - m0->busy) / (double)(m1->total - m0->total));
+    printf("\"client_busy\":%.3f,", win > 0 ? (m1->self - m0->self) / win : 0.0);
+    printf("\"latency_us\":{\"n\":%llu,\"p50\":%.1f,\"p90\":%.1f,\"p99\":%.1f,\"p999\":%.1f,"
+           "\"max\":%.1f}}\n",
+           (unsigned long long)r->lat.n, (double)hist_quantile(&r->lat, 0.5) / 1e3,
+           (double)hist_quantile(&r->lat, 0.9) / 1e3, (double)hist_quantile(&r->lat, 0.99) / 1e3,
+           (double)hist_quantile(&r->lat, 0.999) / 1e3, (double)r->lat.max / 1e3);
 }
 
-/* One complete frame (without its blank line). */
-static void on_frame(struct conn *c, const char *f, size_t len, uint64_t t)
+/* Connect every client, at most o->batch of them not yet ready at any time. 0 once all are. */
+static int connect_all(struct sl_run *r)
 {
-    const char *id = NULL, *data = NULL;
-    const char *p = f, *end = f + len;
-    int named = 0;
-    uint64_t ts;
+    const struct sl_opts *o = r->o;
+    uint64_t deadline = sl_now() + (uint64_t)(o->connect_timeout * 1e9);
 
-    while (p < end) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        const char *eol = nl ? nl : end;
+    while (!interrupted) {
+        uint64_t settled = r->ready + r->refused + r->closed + r->connect_errors;
 
-        if (eol - p >= 4 && memcmp(p, "id: ", 4) == 0)
-            id = p + 4;
-        else if (eol - p >= 6 && memcmp(p, "data: ", 6) == 0)
-            data = p + 6;
-        else if (eol - p >= 7 && memcmp(p, "event: ", 7) == 0) {
-            named = 1;
-            if (eol - p >= 19 && memcmp(p + 7, "mqpush:ready", 12) == 0 && !c->ready) {
-                c->ready = 1;
-                res.ready++;
-            }
+        while (r->opened < o->clients && (uint64_t)r->opened - settled < (uint64_t)o->batch) {
+            if (sl_conn_open(r, r->opened) != 0)
+                return -1;
+            r->opened++;
         }
-        p = eol + 1;
-    }
-    if (named || data == NULL)
-        return;
-    c->events++;
-    res.events++;
-    if (id) {
-        if (c->last_id[0] && memcmp(id, c->last_id, ID_LEN) <= 0)
-            res.out_of_order++;
-        memcpy(c->last_id, id, ID_LEN);
-    }
-    if (res.measuring) {
-        res.measured++;
-        if (payload_find_ts((const uint8_t *)data, (size_t)(end - data), &ts) == 0 && t > ts)
-            hist_add(&res.lat, t - ts);
-    }
-}
-
-/* Split what arrived into frames; keep an incomplete tail for the next read. */
-static int on_data(struct conn *c, const char *buf, size_t n, uint64_t t)
-{
-    const char *p = buf, *end = buf + n, *sep;
-    char *joined = NULL;
-
-    if (c->carry_len) {
-        joined = realloc(c->carry, c->carry_len + n);
-        if (joined == NULL)
-            return -1;
-        memcpy(joined + c->carry_len, buf, n);
-        p = joined;
-        end = joined + c->carry_len + n;
-        c->carry = NULL;
-        c->carry_len = 0;
-    }
-    while ((sep = memmem(p, (size_t)(end - p), "\n\n", 2)) != NULL) {
-        on_frame(c, p, (size_t)(sep - p), t);
-        p = sep + 2;
-    }
-    if (p < end) {
-        size_t tail = (size_t)(end - p);
-
-        c->carry = tail <= CARRY_MAX ? malloc(tail) : NULL;
-        if (c->carry == NULL) {
-            free(joined);
+        if (r->ready == (uint64_t)o->clients)
+            return 0;
+        if (settled > r->ready) {
+            sl_error(r, "%llu of %d streams refused or closed while connecting (first: %s)",
+                     (unsigned long long)(settled - r->ready), o->clients, r->first_conn_error);
             return -1;
         }
-        memcpy(c->carry, p, tail);
-        c->carry_len = tail;
+        if (sl_now() > deadline) {
+            sl_error(r, "only %llu of %d streams ready after %.0f s", (unsigned long long)r->ready,
+                     o->clients, o->connect_timeout);
+            return -1;
+        }
+        if (sl_poll(r, 10) != 0)
+            return -1;
     }
-    free(joined);
-    return 0;
+    return -1;
 }
 
-/* The response head: 200, then the stream starts after the blank line. */
-static int on_head(struct conn *c, char *buf, size_t n, uint64_t t)
+/* Publish, measure the window, stop, drain. */
+static int load_run(struct sl_run *r, struct cpu_mark *m0, struct cpu_mark *m1,
+                    struct pub_stats *ps)
 {
-    char *body = memmem(buf, n, "\r\n\r\n", 4);
+    const struct sl_opts *o = r->o;
+    struct pub_config pc = {.host = o->host,
+                            .port = o->mqtt_port,
+                            .topic = o->topic,
+                            .username = o->user,
+                            .password = o->token,
+                            .qos = o->qos,
+                            .rate = o->rate,
+                            .size = o->size,
+                            .window = (uint64_t)o->window};
+    struct publisher *pub = NULL;
+    char err[256];
+    uint64_t t_pub, t_measure, t_end, t_drain, last_progress = 0;
+    int rc = -1;
 
-    if (n < 12 || memcmp(buf, "HTTP/1.1 200", 12) != 0) {
-        res.refused++;
+    if (publisher_connect(&pc, &pub, err, sizeof(err)) != 0) {
+        sl_error(r, "%s", err);
+        goto out;
+    }
+    if (publisher_start(pub, &r->progress) != 0) {
+        sl_error(r, "cannot start the publisher thread");
+        goto out;
+    }
+    t_pub = sl_now();
+    t_measure = t_pub + (uint64_t)(o->warmup * 1e9);
+    t_end = t_measure + (uint64_t)(o->duration * 1e9);
+    while (!interrupted) {
+        uint64_t t = sl_now();
+
+        if (!r->measuring && t >= t_measure) {
+            mark(o, m0);
+            publisher_stats(pub, ps);
+            r->seq_at_start = ps->published;
+            r->measuring = 1;
+        }
+        if (r->measuring && t >= t_end)
+            break;
+        if (o->rate <= 0 && t - last_progress >= PROGRESS_EVERY_NS) {
+            atomic_store(&r->progress, lowest_progress(r));
+            last_progress = t;
+        }
+        publisher_stats(pub, ps);
+        if (ps->failed || ps->refused) {
+            sl_error(r,
+                     ps->refused ? "the broker refused %llu events (PUBACK >= 0x80)"
+                                 : "the publisher lost its connection",
+                     (unsigned long long)ps->refused);
+            break;
+        }
+        if (sl_poll(r, 1) != 0)
+            goto out;
+    }
+    mark(o, m1);
+    r->measuring = 0;
+    publisher_halt(pub);
+    publisher_stats(pub, ps);
+    r->seq_at_end = ps->published;
+    /* Drain: wait for the broker's acknowledgements and for every client to get the rest. */
+    t_drain = sl_now() + (uint64_t)(o->drain * 1e9);
+    while (!interrupted && sl_now() < t_drain) {
+        publisher_stats(pub, ps);
+        if (ps->acked >= ps->published && all_caught_up(r, ps->published)) {
+            r->drained = 1;
+            break;
+        }
+        if (sl_poll(r, 5) != 0)
+            goto out;
+    }
+    publisher_stats(pub, ps);
+    rc = r->first_error[0] ? -1 : 0;
+out:
+    publisher_free(pub);
+    return rc;
+}
+
+static int raise_nofile(int clients)
+{
+    struct rlimit rl;
+    rlim_t want = (rlim_t)clients + 64;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
         return -1;
-    }
-    if (body == NULL)
-        return -1; /* a head split across reads: not expected on loopback */
-    c->state = 2;
-    body += 4;
-    return on_data(c, body, n - (size_t)(body - buf), t);
-}
-
-static void usage(void)
-{
-    fprintf(stderr, "usage: sseload --port P --path PATH [--clients N] [--ready-file F] "
-                    "[--warmup S] [--duration S] [--bridge-pid PID] [--idle]\n");
-}
-
-static int parse(int argc, char **argv)
-{
-    static const struct option lo[] = {{"port", 1, NULL, 'p'},       {"path", 1, NULL, 'P'},
-                                       {"clients", 1, NULL, 'n'},    {"ready-file", 1, NULL, 'r'},
-                                       {"warmup", 1, NULL, 'w'},     {"duration", 1, NULL, 'd'},
-                                       {"bridge-pid", 1, NULL, 'b'}, {"idle", 0, NULL, 'i'},
-                                       {"batch", 1, NULL, 'B'},      {NULL, 0, NULL, 0}};
-    int c;
-
-    while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
-        switch (c) {
-        case 'p':
-            opt.port = atoi(optarg);
-            break;
-        case 'P':
-            opt.path = optarg;
-            break;
-        case 'n':
-            opt.clients = atoi(optarg);
-            break;
-        case 'r':
-            opt.ready_file = optarg;
-            break;
-        case 'w':
-            opt.warmup = atof(optarg);
-            break;
-        case 'd':
-            opt.duration = atof(optarg);
-            break;
-        case 'b':
-            opt.bridge_pid = atoi(optarg);
-            break;
-        case 'i':
-            opt.idle = 1;
-            break;
-        case 'B':
-            opt.batch = atoi(optarg);
-            break;
-        default:
-            usage();
-            return -1;
-        }
-    }
-    if (opt.port <= 0 || opt.path == NULL || opt.clients <= 0 || opt.batch <= 0) {
-        usage();
+    if (rl.rlim_cur >= want)
+        return 0;
+    if (rl.rlim_max < want && rl.rlim_max != RLIM_INFINITY)
+        rl.rlim_max = want; /* needs CAP_SYS_RESOURCE; fails otherwise */
+    rl.rlim_cur = want;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+        fprintf(stderr, "sseload: %d connections need %lu descriptors: %s (raise ulimit -Hn)\n",
+                clients, (unsigned long)want, strerror(errno));
         return -1;
     }
     return 0;
@@ -249,145 +299,40 @@ static int parse(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-    static char buf[256 * 1024];
-    struct epoll_event evs[512];
-    struct rlimit rl;
-    struct conn *conns;
-    char req[1024];
-    int ep, opened = 0, i;
+    static struct sl_run run;
+    struct sl_opts o;
+    struct cpu_mark m0 = {0}, m1 = {0};
+    struct pub_stats ps = {0};
     long rss0 = -1, rss1 = -1;
-    double cpu0 = -1, cpu1 = -1;
-    uint64_t t_first = 0, t_measure = 0, t_end = 0, t_ready = 0;
-    uint64_t t_start = now_ns(), deadline = t_start + 120ull * 1000000000u;
+    int rc;
 
-    if (parse(argc, argv) != 0)
-        return 2;
-    rl.rlim_cur = rl.rlim_max = (rlim_t)opt.clients + 64;
-    if (setrlimit(RLIMIT_NOFILE, &rl) != 0 && getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
-        rl.rlim_cur < (rlim_t)opt.clients + 64) {
-        fprintf(stderr, "sseload: only %lu descriptors allowed\n", (unsigned long)rl.rlim_cur);
+    rc = sl_opts_parse(argc, argv, &o);
+    if (rc != 0)
+        return rc > 0 ? 0 : 2;
+    if (raise_nofile(o.clients) != 0)
+        return 1;
+    signal(SIGPIPE, SIG_IGN);
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    mosquitto_lib_init();
+    if (sl_run_init(&run, &o) != 0) {
+        fprintf(stderr, "sseload: out of memory\n");
         return 1;
     }
-    conns = calloc((size_t)opt.clients, sizeof(*conns));
-    ep = epoll_create1(EPOLL_CLOEXEC);
-    if (conns == NULL || ep < 0)
-        return 1;
-    snprintf(req, sizeof(req),
-             "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n", opt.path);
-    hist_reset(&res.lat);
-    if (opt.bridge_pid > 0)
-        rss0 = proc_rss_kib(opt.bridge_pid);
-    for (;;) {
-        uint64_t t = now_ns();
-        int n;
-
-        /* Connect in batches, each once the previous one is ready: the listen backlog holds. */
-        if (opened < opt.clients && res.ready + res.refused + res.closed >= (uint64_t)opened) {
-            int upto = opened + opt.batch > opt.clients ? opt.clients : opened + opt.batch;
-
-            for (; opened < upto; opened++)
-                if (open_one(ep, &conns[opened], opened) != 0) {
-                    fprintf(stderr, "sseload: connect: %s\n", strerror(errno));
-                    return 1;
-                }
-        }
-        if (t_ready == 0 && res.ready == (uint64_t)opt.clients) {
-            t_ready = t;
-            if (opt.bridge_pid > 0)
-                rss1 = proc_rss_kib(opt.bridge_pid);
-            if (opt.idle)
-                break;
-            if (opt.ready_file) {
-                FILE *f = fopen(opt.ready_file, "w");
-
-                if (f)
-                    fclose(f);
-            }
-        }
-        if (t_first == 0 && res.events > 0) {
-            t_first = t;
-            t_measure = t_first + (uint64_t)(opt.warmup * 1e9);
-            t_end = t_measure + (uint64_t)(opt.duration * 1e9);
-        }
-        if (t_first && !res.measuring && t >= t_measure && t < t_end) {
-            res.measuring = 1;
-            if (opt.bridge_pid > 0)
-                cpu0 = proc_cpu_seconds(opt.bridge_pid);
-        }
-        if (t_first && t >= t_end) {
-            res.measuring = 0;
-            if (opt.bridge_pid > 0)
-                cpu1 = proc_cpu_seconds(opt.bridge_pid);
-            break;
-        }
-        if (t > deadline || res.refused > 0) {
-            fprintf(stderr, "sseload: %s\n", res.refused ? "a stream was refused" : "timed out");
-            break;
-        }
-        n = epoll_wait(ep, evs, 512, 10);
-        t = now_ns();
-        for (i = 0; i < n; i++) {
-            struct conn *c = &conns[evs[i].data.u32];
-
-            if (c->state == 3)
-                continue;
-            if (c->state == 0 && (evs[i].events & EPOLLOUT)) {
-                struct epoll_event e = {.events = EPOLLIN, .data.u32 = evs[i].data.u32};
-
-                if (write(c->fd, req, strlen(req)) != (ssize_t)strlen(req)) {
-                    kill_conn(ep, c);
-                    continue;
-                }
-                epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &e);
-                c->state = 1;
-                continue;
-            }
-            if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
-                ssize_t r = read(c->fd, buf, sizeof(buf));
-
-                if (r <= 0) {
-                    if (r < 0 && errno == EAGAIN)
-                        continue;
-                    kill_conn(ep, c);
-                    continue;
-                }
-                if ((c->state == 1 ? on_head(c, buf, (size_t)r, t)
-                                   : on_data(c, buf, (size_t)r, t)) != 0)
-                    kill_conn(ep, c);
-            }
-        }
+    if (o.bridge_pid > 0)
+        rss0 = proc_rss_kib(o.bridge_pid);
+    rc = connect_all(&run);
+    if (rc == 0) {
+        run.t_ready = sl_now();
+        if (o.bridge_pid > 0)
+            rss1 = proc_rss_kib(o.bridge_pid);
+        if (!o.idle)
+            rc = load_run(&run, &m0, &m1, &ps);
     }
-    {
-        double window = opt.duration;
-        uint64_t evs_min = UINT64_MAX, evs_max = 0;
-
-        for (i = 0; i < opened; i++) {
-            if (conns[i].state != 3 && conns[i].events < evs_min)
-                evs_min = conns[i].events;
-            if (conns[i].events > evs_max)
-                evs_max = conns[i].events;
-        }
-        printf("{\"clients\":%d,\"ready\":%llu,\"refused\":%llu,\"closed\":%llu,"
-               "\"connect_s\":%.3f,\"rss_before_kib\":%ld,\"rss_after_kib\":%ld",
-               opt.clients, (unsigned long long)res.ready, (unsigned long long)res.refused,
-               (unsigned long long)res.closed, t_ready ? (double)(t_ready - t_start) / 1e9 : -1.0,
-               rss0, rss1);
-        if (!opt.idle)
-            printf(
-                ",\"events\":%llu,\"measured\":%llu,\"deliveries_per_s\":%.1f,"
-                "\"bridge_cpu_s\":%.3f,\"cpu_us_per_delivery\":%.3f,\"out_of_order\":%llu,"
-                "\"per_conn_min\":%llu,\"per_conn_max\":%llu,"
-                "\"latency_us\":{\"n\":%llu,\"p50\":%.1f,\"p99\":%.1f,\"p999\":%.1f,\"max\":%.1f}",
-                (unsigned long long)res.events, (unsigned long long)res.measured,
-                (double)res.measured / window, cpu1 - cpu0,
-                res.measured ? (cpu1 - cpu0) * 1e6 / (double)res.measured : 0.0,
-                (unsigned long long)res.out_of_order,
-                (unsigned long long)(evs_min == UINT64_MAX ? 0 : evs_min),
-                (unsigned long long)evs_max, (unsigned long long)res.lat.n,
-                (double)hist_quantile(&res.lat, 0.5) / 1e3,
-                (double)hist_quantile(&res.lat, 0.99) / 1e3,
-                (double)hist_quantile(&res.lat, 0.999) / 1e3, (double)res.lat.max / 1e3);
-        printf("}\n");
-    }
-    return res.refused ? 1 : 0;
+    if (interrupted && !run.first_error[0])
+        sl_error(&run, "interrupted");
+    print_result(&run, &m0, o.idle || !m1.t ? NULL : &m1, o.idle ? NULL : &ps, rss0, rss1);
+    sl_run_free(&run);
+    mosquitto_lib_cleanup();
+    return rc == 0 ? 0 : 1;
 }
