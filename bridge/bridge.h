@@ -18,6 +18,7 @@ struct mqlink;
 struct http_server;
 struct stream_registry;
 struct curl_loop;
+struct sio_stream;
 
 struct bridge {
     uv_loop_t *loop;
@@ -30,6 +31,7 @@ struct bridge {
     struct http_server *http;
     struct stream_registry *sessions; /* open SSE/WebSocket sessions (sse/session.c) */
     struct curl_loop *curl;           /* outgoing HTTP (net/curl_loop.c) */
+    struct sio_stream *socketio;      /* socket.io delivery, NULL when disabled */
     struct metrics metrics;
     bool stopping; /* SIGTERM seen: refuse new connections, close the others */
 };

@@ -322,6 +322,81 @@ static void parse_sse(struct ctx *x, json_object *doc, struct bridge_config *cfg
     cfg->sse.replay_max_age_s = (unsigned)rma;
 }
 
+static void parse_origins(struct ctx *x, json_object *arr, struct bridge_config *cfg)
+{
+    size_t n, i;
+
+    if (!json_object_is_type(arr, json_type_array)) {
+        report(x, "$.socketio.cors_origins", "must be an array");
+        return;
+    }
+    n = json_object_array_length(arr);
+    cfg->socketio.cors_origins = calloc(n ? n : 1, sizeof(char *));
+    if (cfg->socketio.cors_origins == NULL) {
+        report(x, "$.socketio.cors_origins", "out of memory");
+        return;
+    }
+    for (i = 0; i < n; i++) {
+        json_object *o = json_object_array_get_idx(arr, i);
+        const char *v = json_object_get_string(o);
+        char path[48];
+
+        snprintf(path, sizeof(path), "$.socketio.cors_origins[%zu]", i);
+        /* An origin is scheme://host[:port] (RFC 6454 6.2): no path, no trailing slash. */
+        if (!json_object_is_type(o, json_type_string) ||
+            (strcmp(v, "*") != 0 &&
+             (!bridge_config__public_url(v) || strchr(strstr(v, "://") + 3, '/') != NULL))) {
+            report(x, path, "must be \"*\" or an origin such as \"https://app.example\"");
+            continue;
+        }
+        cfg->socketio.cors_origins[cfg->socketio.n_cors_origins] = strdup(v);
+        if (cfg->socketio.cors_origins[cfg->socketio.n_cors_origins] == NULL)
+            report(x, path, "out of memory");
+        else
+            cfg->socketio.n_cors_origins++;
+    }
+}
+
+static void parse_socketio(struct ctx *x, json_object *doc, struct bridge_config *cfg)
+{
+    static const char *const keys[] = {"enabled",      "ping_interval_ms",   "ping_timeout_ms",
+                                       "max_payload",  "connect_timeout_ms", "recovery_window_s",
+                                       "cors_origins", "client_script",      NULL};
+    json_object *s = get_object(x, doc, "socketio", "$.socketio"), *v;
+    uint64_t pi = 25000, pt = 20000, mp = 1000000, ct = 45000, rw = 120;
+    char *script = NULL;
+
+    cfg->socketio.enabled = true;
+    if (s) {
+        check_keys(x, s, "$.socketio", keys);
+        if (json_object_object_get_ex(s, "enabled", &v)) {
+            if (json_object_is_type(v, json_type_boolean))
+                cfg->socketio.enabled = json_object_get_boolean(v);
+            else
+                report(x, "$.socketio.enabled", "must be a boolean");
+        }
+        get_uint(x, s, "ping_interval_ms", "$.socketio.ping_interval_ms", 50, 600000, &pi);
+        get_uint(x, s, "ping_timeout_ms", "$.socketio.ping_timeout_ms", 50, 600000, &pt);
+        get_uint(x, s, "max_payload", "$.socketio.max_payload", 1024, 100000000, &mp);
+        get_uint(x, s, "connect_timeout_ms", "$.socketio.connect_timeout_ms", 100, 600000, &ct);
+        get_uint(x, s, "recovery_window_s", "$.socketio.recovery_window_s", 0, 86400, &rw);
+        if (json_object_object_get_ex(s, "cors_origins", &v))
+            parse_origins(x, v, cfg);
+        get_string(x, s, "client_script", "$.socketio.client_script", &script);
+        if (script) {
+            cfg->socketio.client_script = join_path(x->dir, script);
+            if (cfg->socketio.client_script == NULL)
+                report(x, "$.socketio.client_script", "out of memory");
+            free(script);
+        }
+    }
+    cfg->socketio.ping_interval_ms = (unsigned)pi;
+    cfg->socketio.ping_timeout_ms = (unsigned)pt;
+    cfg->socketio.max_payload = (size_t)mp;
+    cfg->socketio.connect_timeout_ms = (unsigned)ct;
+    cfg->socketio.recovery_window_s = (unsigned)rw;
+}
+
 static void parse_outbound(struct ctx *x, json_object *doc, struct bridge_config *cfg)
 {
     static const char *const keys[] = {"allow", NULL};
@@ -452,7 +527,7 @@ static void parse_doc(struct ctx *x, json_object *doc, struct bridge_config *cfg
     static const char *const keys[] = {
         "$schema", "listen", "public_url", "broker", "streams_file", "store",       "outbound",
         "limits",  "sse",    "socketio",   "ssf",    "webpush",      "unifiedpush", NULL};
-    static const char *const channels[] = {"socketio", "ssf", "webpush", "unifiedpush"};
+    static const char *const channels[] = {"ssf", "webpush", "unifiedpush"};
     json_object *v;
     char *streams = NULL;
     size_t i;
@@ -475,6 +550,7 @@ static void parse_doc(struct ctx *x, json_object *doc, struct bridge_config *cfg
     parse_outbound(x, doc, cfg);
     parse_limits(x, doc, cfg);
     parse_sse(x, doc, cfg);
+    parse_socketio(x, doc, cfg);
     /* Channel sections: objects, read by their channels from cfg->doc. */
     for (i = 0; i < sizeof(channels) / sizeof(channels[0]); i++) {
         char path[32];
@@ -629,6 +705,10 @@ void bridge_config_free(struct bridge_config *cfg)
         free(cfg->sse.routes[i].stream);
     }
     free(cfg->sse.routes);
+    for (i = 0; i < cfg->socketio.n_cors_origins; i++)
+        free(cfg->socketio.cors_origins[i]);
+    free(cfg->socketio.cors_origins);
+    free(cfg->socketio.client_script);
     free(cfg->path);
     json_object_put(cfg->doc);
     free(cfg);

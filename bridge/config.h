@@ -46,6 +46,17 @@ struct bridge_config {
         struct bridge_sse_route *routes;
         size_t n_routes;
     } sse;
+    struct {
+        bool enabled;                /* default true */
+        unsigned ping_interval_ms;   /* default 25000 */
+        unsigned ping_timeout_ms;    /* default 20000 */
+        size_t max_payload;          /* default 1000000 */
+        unsigned connect_timeout_ms; /* default 45000 */
+        unsigned recovery_window_s;  /* default 120; 0: no connection state recovery */
+        char **cors_origins;         /* "*" or "<scheme>://<host>[:port]" */
+        size_t n_cors_origins;
+        char *client_script; /* absolute path, or NULL */
+    } socketio;
     char *path;       /* the file loaded */
     json_object *doc; /* the whole document, for channel sections added later */
 };

@@ -12,6 +12,7 @@
 #include "core/config.h"
 #include "http/server.h"
 #include "net/curl_loop.h"
+#include "socketio/sio_stream.h"
 #include "sse/session.h"
 
 /* How long SIGTERM waits for streams to end before leaving the broker anyway. */
@@ -104,6 +105,7 @@ int bridge_reload(struct bridge *b)
     mqp_config_free(b->streams);
     b->streams = next;
     sessions_recheck(b);
+    sio_stream_recheck(b);
     hub_prune(b->hub, stream_exists, b);
     fprintf(stderr, "mqpush-bridge: reload: %s loaded (%zu tenants)\n", b->cfg->streams_file,
             next->n_tenants);
@@ -119,6 +121,7 @@ static void close_handle(uv_handle_t *h)
 /* The parts whose handles close on the loop (and the store). */
 static void close_parts(struct bridge *b)
 {
+    sio_stream_free(b);
     curl_loop_close(b->curl);
     b->curl = NULL;
     hub_free(b->hub);
@@ -144,6 +147,7 @@ static void on_link_stopped(void *arg)
 
     http_server_close(b->http);
     sessions_fini(b);
+    sio_stream_free(b);
     close_parts(b);
     close_handle((uv_handle_t *)&lc.sig_hup);
     close_handle((uv_handle_t *)&lc.sig_term);
@@ -156,7 +160,8 @@ static void on_drain(uv_timer_t *t)
 {
     struct bridge *b = t->data;
 
-    if (sessions_count(b) > 0 && uv_now(b->loop) - lc.drain_started < DRAIN_MS)
+    if (sessions_count(b) + sio_stream_sessions(b) > 0 &&
+        uv_now(b->loop) - lc.drain_started < DRAIN_MS)
         return;
     uv_timer_stop(t);
     if (b->link)
@@ -223,6 +228,8 @@ int bridge_start(struct bridge *b, uv_loop_t *loop, struct bridge_config *cfg)
     if (hub_new(loop, &hp, &hub_link, b->link, &b->hub) != 0)
         goto fail;
     if (curl_loop_new(loop, &b->curl) != 0)
+        goto fail;
+    if (sio_stream_start(b) != 0)
         goto fail;
     if (http_server_start(b) != 0)
         goto fail;

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include "bridge.h"
 #include "config.h"
+#include "socketio/eio_server.h"
 
 struct stream_sess;
 
@@ -36,6 +37,8 @@ struct conn {
     struct stream_sess *ss;               /* owned, CONN_STREAM */
     int close_code;                       /* CONN_WS_REFUSE */
     char close_reason[48];
+    bool in_eio;         /* this request or WebSocket is Engine.IO's (socket.io) */
+    struct eio_conn eio; /* its transport state */
 };
 
 /*

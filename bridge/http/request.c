@@ -129,19 +129,16 @@ int http_last_event_id(struct lws *wsi, char *buf, size_t cap)
     return lws_hdr_custom_copy(wsi, buf, (int)cap, name, (int)strlen(name));
 }
 
-enum http_denial http_identify(struct bridge *b, struct lws *wsi, const char *bound,
-                               struct http_caller *who, char *msg, size_t msglen)
+/* tl: the length of tenant, -1 when none was named, -2 when the name was too long. */
+static enum http_denial identify(struct bridge *b, const char *token, bool too_long,
+                                 const char *tenant, int tl, struct http_caller *who, char *msg,
+                                 size_t msglen)
 {
     const struct mqp_config *cfg = b->streams;
-    char tenant[MQP_ID_MAX + 2];
-    int tl = bound ? snprintf(tenant, sizeof(tenant), "%s", bound)
-                   : http_query_arg(wsi, "tenant", tenant, sizeof(tenant));
-    bool too_long = false;
-    char *token = http_bearer_token(wsi, cfg->limits.max_token_bytes, &too_long);
     enum http_denial d = HTTP_OK;
 
     memset(who, 0, sizeof(*who));
-    if (too_long) {
+    if (too_long || (token && strlen(token) > cfg->limits.max_token_bytes)) {
         snprintf(msg, msglen, "token too large");
         d = HTTP_TOKEN_INVALID;
         goto out;
@@ -184,23 +181,32 @@ enum http_denial http_identify(struct bridge *b, struct lws *wsi, const char *bo
         d = HTTP_NOT_FOUND;
     }
 out:
-    free(token);
     if (d != HTTP_OK)
         http_caller_clear(who);
     return d;
 }
 
-enum http_denial http_resolve_stream(struct bridge *b, struct lws *wsi, const char *tenant,
-                                     const char *stream_id, struct http_caller *who,
+enum http_denial http_identify(struct bridge *b, struct lws *wsi, const char *bound,
+                               struct http_caller *who, char *msg, size_t msglen)
+{
+    char tenant[MQP_ID_MAX + 2];
+    int tl = bound ? snprintf(tenant, sizeof(tenant), "%s", bound)
+                   : http_query_arg(wsi, "tenant", tenant, sizeof(tenant));
+    bool too_long = false;
+    char *token = http_bearer_token(wsi, b->streams->limits.max_token_bytes, &too_long);
+    enum http_denial d = identify(b, token, too_long, tenant, tl, who, msg, msglen);
+
+    free(token);
+    return d;
+}
+
+/* The stream in the caller's tenant, and the read rule; clears who on refusal. */
+static enum http_denial check_stream(const char *stream_id, struct http_caller *who,
                                      const struct mqp_stream **stream, char *msg, size_t msglen)
 {
-    enum http_denial d = http_identify(b, wsi, tenant, who, msg, msglen);
-    const struct mqp_stream *s;
+    const struct mqp_stream *s = mqp_tenant_stream(who->tenant, stream_id, strlen(stream_id));
+    enum http_denial d = HTTP_OK;
 
-    *stream = NULL;
-    if (d != HTTP_OK)
-        return d;
-    s = mqp_tenant_stream(who->tenant, stream_id, strlen(stream_id));
     if (s == NULL) {
         snprintf(msg, msglen, "unknown stream");
         d = HTTP_NOT_FOUND;
@@ -219,6 +225,33 @@ enum http_denial http_resolve_stream(struct bridge *b, struct lws *wsi, const ch
     }
     *stream = s;
     return HTTP_OK;
+}
+
+enum http_denial http_resolve_stream(struct bridge *b, struct lws *wsi, const char *tenant,
+                                     const char *stream_id, struct http_caller *who,
+                                     const struct mqp_stream **stream, char *msg, size_t msglen)
+{
+    enum http_denial d = http_identify(b, wsi, tenant, who, msg, msglen);
+
+    *stream = NULL;
+    if (d != HTTP_OK)
+        return d;
+    return check_stream(stream_id, who, stream, msg, msglen);
+}
+
+enum http_denial http_decide(struct bridge *b, const char *token, const char *tenant,
+                             const char *stream_id, struct http_caller *who,
+                             const struct mqp_stream **stream, char *msg, size_t msglen)
+{
+    int tl = (int)strlen(tenant);
+    enum http_denial d;
+
+    *stream = NULL;
+    d = identify(b, token, false, tenant, tl > MQP_ID_MAX ? -2 : (tl == 0 ? -1 : tl), who, msg,
+                 msglen);
+    if (d != HTTP_OK)
+        return d;
+    return check_stream(stream_id, who, stream, msg, msglen);
 }
 
 void http_caller_clear(struct http_caller *who)

@@ -59,6 +59,15 @@ enum http_denial http_resolve_stream(struct bridge *b, struct lws *wsi, const ch
                                      const char *stream_id, struct http_caller *who,
                                      const struct mqp_stream **stream, char *msg, size_t msglen);
 
+/*
+ * The same decision for a channel whose token and tenant do not come from the request line
+ * (socket.io: the CONNECT packet's auth, the namespace). token may be NULL (anonymous); tenant
+ * is the one named (a tenant token must be of it).
+ */
+enum http_denial http_decide(struct bridge *b, const char *token, const char *tenant,
+                             const char *stream_id, struct http_caller *who,
+                             const struct mqp_stream **stream, char *msg, size_t msglen);
+
 void http_caller_clear(struct http_caller *who);
 
 /* Status code and "error" code of a denial. */

@@ -3,6 +3,7 @@
  */
 #include "http/routes.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "access.h"
@@ -19,7 +20,47 @@ bool routes_known(const char *path)
 {
     return strcmp(path, "/") == 0 || strcmp(path, "/index.html") == 0 ||
            strcmp(path, "/healthz") == 0 || strcmp(path, "/metrics") == 0 ||
-           strcmp(path, "/stream/v1/streams") == 0;
+           strcmp(path, "/stream/v1/streams") == 0 ||
+           strcmp(path, "/socket.io/socket.io.min.js") == 0;
+}
+
+/* The socket.io-client browser bundle, when the operator named one (socketio.client_script):
+ * read on each request, so that an upgrade of the file needs no restart. */
+static int client_script(struct conn *c)
+{
+    const char *path = c->b->cfg->socketio.client_script;
+    FILE *f = path ? fopen(path, "rb") : NULL;
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    int rc;
+
+    if (f == NULL)
+        return http_reply_error(c, 404, "not_found", "no client script configured");
+    for (;;) {
+        size_t n;
+
+        if (len == cap) {
+            char *nb;
+
+            if (cap >= 4u << 20)
+                break; /* a bundle is well under this */
+            cap = cap ? cap * 2 : 65536;
+            nb = realloc(buf, cap);
+            if (nb == NULL)
+                break;
+            buf = nb;
+        }
+        n = fread(buf + len, 1, cap - len, f);
+        if (n == 0)
+            break;
+        len += n;
+    }
+    rc = ferror(f) || !feof(f)
+             ? http_reply_error(c, 500, "internal", "cannot read the client script")
+             : http_reply(c, 200, "application/javascript; charset=utf-8", buf, len, NULL);
+    fclose(f);
+    free(buf);
+    return rc;
 }
 
 static int healthz(struct conn *c)
@@ -107,6 +148,8 @@ static int list_streams(struct conn *c)
 
 int routes_serve(struct conn *c, const char *path)
 {
+    if (strcmp(path, "/socket.io/socket.io.min.js") == 0)
+        return client_script(c);
     if (strcmp(path, "/healthz") == 0)
         return healthz(c);
     if (strcmp(path, "/metrics") == 0)

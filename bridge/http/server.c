@@ -13,6 +13,7 @@
 #include "sse/poll.h"
 #include "request.h"
 #include "routes.h"
+#include "socketio/sio_stream.h"
 #include "sse/session.h"
 
 struct http_server {
@@ -111,6 +112,9 @@ static int write_reply(struct conn *c)
 
 static void conn_cleanup(struct conn *c)
 {
+    if (c->in_eio)
+        eio_conn_closed(&c->eio);
+    c->in_eio = false;
     if (c->ss)
         session_closed(c);
     free(c->reply);
@@ -154,12 +158,26 @@ static int stream_path(const char *path, char *id, size_t cap)
     return strcmp(slash, "/events") == 0 ? 2 : 0;
 }
 
+/* Engine.IO's path (socket.io-client asks for "/socket.io/"). */
+static bool eio_path(const char *path)
+{
+    return strcmp(path, "/socket.io/") == 0 || strcmp(path, "/socket.io") == 0;
+}
+
 static int on_http(struct conn *c, const char *path)
 {
     struct lws *wsi = c->wsi;
     bool get = is_method(wsi, WSI_TOKEN_GET_URI), post = is_method(wsi, WSI_TOKEN_POST_URI);
     char id[MQP_ID_MAX + 2];
     int kind;
+
+    if (c->in_eio)
+        eio_conn_closed(&c->eio); /* the connection's previous request was Engine.IO's */
+    c->in_eio = false;
+    if (eio_path(path) && sio_stream_eio(c->b) && !c->b->stopping) {
+        c->in_eio = true;
+        return eio_http(sio_stream_eio(c->b), &c->eio, wsi);
+    }
 
     /* A body we are not going to read would be taken for the next request. */
     c->close_after_reply = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0 ||
@@ -261,6 +279,11 @@ static int on_ws_established(struct conn *c)
     char path[256], id[MQP_ID_MAX + 2];
 
     c->ws = true;
+    if (lws_hdr_copy(c->wsi, path, sizeof(path), WSI_TOKEN_GET_URI) >= 0 && eio_path(path) &&
+        sio_stream_eio(c->b) && !c->b->stopping) {
+        c->in_eio = true;
+        return eio_ws_established(sio_stream_eio(c->b), &c->eio, c->wsi);
+    }
     if (lws_hdr_copy(c->wsi, path, sizeof(path), WSI_TOKEN_GET_URI) < 0 ||
         stream_path(path, id, sizeof(id)) != 1) {
         c->kind = CONN_WS_REFUSE;
@@ -284,12 +307,18 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         c->wsi = wsi;
         return on_http(c, (const char *)in);
     case LWS_CALLBACK_HTTP_BODY:
+        if (c->in_eio)
+            return eio_http_body(&c->eio, in, len);
         return on_body(c, in, len);
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+        if (c->in_eio)
+            return eio_http_body_done(&c->eio);
         if (c->kind != CONN_BODY_WAIT)
             return 0;
         return session_open_http(c, NULL, c->route);
     case LWS_CALLBACK_HTTP_WRITEABLE:
+        if (c->in_eio)
+            return eio_http_writable(&c->eio);
         if (c->kind == CONN_REPLY)
             return write_reply(c);
         if (c->kind == CONN_STREAM)
@@ -300,12 +329,16 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         c->wsi = wsi;
         return on_ws_established(c);
     case LWS_CALLBACK_SERVER_WRITEABLE:
+        if (c->in_eio)
+            return eio_ws_writable(&c->eio);
         if (c->kind == CONN_WS_REFUSE)
             return http_ws_close(wsi, c->close_code, c->close_reason);
         if (c->kind == CONN_STREAM)
             return session_writable(c);
         return 0;
     case LWS_CALLBACK_RECEIVE:
+        if (c->in_eio)
+            return eio_ws_receive(&c->eio, in, len);
         return 0; /* the stream is one-way: client messages are ignored */
     case LWS_CALLBACK_CLOSED_HTTP:
     case LWS_CALLBACK_CLOSED:
@@ -366,6 +399,7 @@ void http_server_shutdown(struct http_server *srv)
     if (srv == NULL)
         return;
     sessions_shutdown(srv->b);
+    sio_stream_shutdown(srv->b);
 }
 
 void http_server_close(struct http_server *srv)
