@@ -83,14 +83,17 @@ chmod 600 "$demo/bridge.token"
 # loopback receivers so that local endpoints can be tried: production configs must not.
 node -e '
 const fs = require("fs");
-const [src, dst, mqtt, http] = process.argv.slice(1);
+const [src, dst, mqtt, http, bundle] = process.argv.slice(1);
 const c = JSON.parse(fs.readFileSync(src, "utf8"));
 delete c.$schema;
 c.listen = `127.0.0.1:${http}`;
 c.public_url = `http://127.0.0.1:${http}`;
 c.broker.port = Number(mqtt);
+// the socket.io-client browser bundle for the demo page, from the pinned test dependencies
+if (fs.existsSync(bundle)) c.socketio = { ...(c.socketio || {}), client_script: bundle };
 fs.writeFileSync(dst, JSON.stringify(c, null, 2) + "\n");
-' "$top/examples/bridge.json" "$demo/bridge.json" "$mqtt_port" "$http_port"
+' "$top/examples/bridge.json" "$demo/bridge.json" "$mqtt_port" "$http_port" \
+    "$top/tests/integration/node_modules/socket.io-client/dist/socket.io.min.js"
 "$build/bridge/mqpush-bridge" --check-config -c "$demo/bridge.json" >/dev/null
 
 # Started as root, Mosquitto drops to the "mosquitto" user, which could not read build/demo.
@@ -139,6 +142,17 @@ Try it in another terminal:
   curl -N -H "Authorization: Bearer \$MQPUSH_DEMO_SUBSCRIBER_TOKEN" "\$MQPUSH_HTTP_URL/stream/v1/streams/case-updates"
   curl "\$MQPUSH_HTTP_URL/stream/v1/streams/application-health/events?tenant=demo"
   curl "\$MQPUSH_HTTP_URL/stream/v1/streams?tenant=demo"; curl "\$MQPUSH_HTTP_URL/metrics"
+  # socket.io: an unmodified socket.io-client (installed in tests/integration) reads a stream
+  (cd $top/tests/integration && node --input-type=module -e "
+    import { io } from 'socket.io-client';
+    const socket = io('http://127.0.0.1:$http_port/demo?stream=case-updates', {
+      withCredentials: true,
+      extraHeaders: { Authorization: 'Bearer \$MQPUSH_DEMO_SUBSCRIBER_TOKEN' },
+    });
+    socket.on('connect', () => console.log('connected over', socket.io.engine.transport.name));
+    socket.on('connect_error', (err) => console.log('refused:', err.message));
+    socket.on('case-service:case-updated', (event) => console.log(event));
+  ")
   # mint more tokens
   $ctl token --key \$MQPUSH_DEMO_ISSUER_KEY --iss "\$MQPUSH_DEMO_ISSUER" --aud "\$MQPUSH_DEMO_AUDIENCE" --roles case-worker --ttl 3600
 
