@@ -548,6 +548,56 @@ static void test_bad_cidrs(void **state)
     }
 }
 
+static void test_socketio(void **state)
+{
+    static const char *const bad_origins[] = {"example.com", "https://a.example/", "ftp://a",
+                                              "https://a.example/x", "", "http://"};
+    struct tmp *t = *state;
+    struct bridge_config *cfg = load_ok(t, with(""));
+    char extra[256], want[PATH_MAX + 32];
+    size_t i;
+
+    assert_true(cfg->socketio.enabled);
+    assert_int_equal(cfg->socketio.ping_interval_ms, 25000);
+    assert_int_equal(cfg->socketio.ping_timeout_ms, 20000);
+    assert_int_equal(cfg->socketio.max_payload, 1000000);
+    assert_int_equal(cfg->socketio.connect_timeout_ms, 45000);
+    assert_int_equal(cfg->socketio.recovery_window_s, 120);
+    assert_int_equal(cfg->socketio.n_cors_origins, 0);
+    assert_null(cfg->socketio.client_script);
+    bridge_config_free(cfg);
+
+    cfg = load_ok(t, with(",\"socketio\":{\"enabled\":false,\"ping_interval_ms\":300,"
+                          "\"ping_timeout_ms\":200,\"max_payload\":4096,"
+                          "\"connect_timeout_ms\":1000,\"recovery_window_s\":0,"
+                          "\"cors_origins\":[\"*\",\"https://app.example:8443\"],"
+                          "\"client_script\":\"js/sio.js\"}"));
+    assert_false(cfg->socketio.enabled);
+    assert_int_equal(cfg->socketio.ping_interval_ms, 300);
+    assert_int_equal(cfg->socketio.ping_timeout_ms, 200);
+    assert_int_equal(cfg->socketio.max_payload, 4096);
+    assert_int_equal(cfg->socketio.connect_timeout_ms, 1000);
+    assert_int_equal(cfg->socketio.recovery_window_s, 0);
+    assert_int_equal(cfg->socketio.n_cors_origins, 2);
+    assert_string_equal(cfg->socketio.cors_origins[0], "*");
+    assert_string_equal(cfg->socketio.cors_origins[1], "https://app.example:8443");
+    snprintf(want, sizeof(want), "%s/js/sio.js", t->real);
+    assert_string_equal(cfg->socketio.client_script, want);
+    bridge_config_free(cfg);
+
+    for (i = 0; i < sizeof(bad_origins) / sizeof(bad_origins[0]); i++) {
+        snprintf(extra, sizeof(extra), ",\"socketio\":{\"cors_origins\":[\"%s\"]}",
+                 bad_origins[i]);
+        fails_with(t, with(extra), "$.socketio.cors_origins[0]: must be");
+    }
+    fails_with(t, with(",\"socketio\":{\"ping_interval_ms\":10}"),
+               "$.socketio.ping_interval_ms: must be an integer between 50 and 600000");
+    fails_with(t, with(",\"socketio\":{\"enabled\":1}"), "$.socketio.enabled: must be a boolean");
+    fails_with(t, with(",\"socketio\":{\"path\":\"/x\"}"), "$.socketio: unknown key \"path\"");
+    fails_with(t, with(",\"socketio\":{\"cors_origins\":\"*\"}"),
+               "$.socketio.cors_origins: must be an array");
+}
+
 static void test_bad_routes(void **state)
 {
     static const struct {
@@ -776,6 +826,7 @@ int main(void)
         T(test_ranges),
         T(test_bad_cidrs),
         T(test_bad_routes),
+        T(test_socketio),
         T(test_token_rules),
         T(test_urls_and_stores),
         T(test_documents_that_are_not_json_objects),
