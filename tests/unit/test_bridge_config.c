@@ -550,8 +550,8 @@ static void test_bad_cidrs(void **state)
 
 static void test_socketio(void **state)
 {
-    static const char *const bad_origins[] = {"example.com", "https://a.example/", "ftp://a",
-                                              "https://a.example/x", "", "http://"};
+    static const char *const bad_origins[] = {
+        "example.com", "https://a.example/", "ftp://a", "https://a.example/x", "", "http://"};
     struct tmp *t = *state;
     struct bridge_config *cfg = load_ok(t, with(""));
     char extra[256], want[PATH_MAX + 32];
@@ -586,8 +586,7 @@ static void test_socketio(void **state)
     bridge_config_free(cfg);
 
     for (i = 0; i < sizeof(bad_origins) / sizeof(bad_origins[0]); i++) {
-        snprintf(extra, sizeof(extra), ",\"socketio\":{\"cors_origins\":[\"%s\"]}",
-                 bad_origins[i]);
+        snprintf(extra, sizeof(extra), ",\"socketio\":{\"cors_origins\":[\"%s\"]}", bad_origins[i]);
         fails_with(t, with(extra), "$.socketio.cors_origins[0]: must be");
     }
     fails_with(t, with(",\"socketio\":{\"ping_interval_ms\":10}"),
