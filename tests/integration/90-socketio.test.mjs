@@ -41,6 +41,7 @@ let w;
 let bridge;
 let fast;
 let star;
+let disabled;
 let pub;
 let keeper;
 let run = 0;
@@ -71,6 +72,7 @@ before(async () => {
     }).start();
     fast = await new Bridge(w, { name: 'fast', extra: { socketio: FAST } }).start();
     star = await new Bridge(w, { name: 'star', extra: { socketio: { cors_origins: ['*'] } } }).start();
+    disabled = await new Bridge(w, { name: 'disabled', extra: { socketio: { enabled: false } } }).start();
     pub = await publisher(w, 't');
     // An SSE reader holds the stream for the whole file, so that the broker subscription is in
     // place before any socket connects (SSE's ready frame waits for the SUBACK).
@@ -83,9 +85,11 @@ after(async () => {
     try {
         await star?.stop();
         await fast?.stop();
+        await disabled?.stop();
     } finally {
         star?.kill();
         fast?.kill();
+        disabled?.kill();
         await shutdown({ pub, bridge, world: w });
     }
 });
@@ -353,6 +357,17 @@ describe('Engine.IO at the wire', () => {
         });
     }
 
+    test('a POST body over max_payload is refused and ends the session', async () => {
+        const { sid } = await pollOpen(bridge.port);
+        const big = `42/t,["big","${'x'.repeat(MAX_PAYLOAD + 10)}"]`;
+        const r = await pollPost(bridge.port, sid, big).catch((e) => ({ error: e.message }));
+        // The reference server answers 413; a bridge may also just close the connection.
+        if (r.status !== undefined) assert.equal(r.status, 413, `POST of ${big.length} bytes: ${r.status} ${r.body}`);
+        const after = await pollGet(bridge.port, sid, { timeoutMs: 5000 }).catch((e) => ({ error: e.message }));
+        if (after.status === 200) assert.ok(packets(after.body).includes('1'), `expected the close packet, got ${JSON.stringify(after.body)}`);
+        else assert.deepEqual(eioError(after), { code: 1, message: 'Session ID unknown' });
+    });
+
     test('a long poll closed by the client ends the session', async () => {
         const { sid } = await pollOpen(bridge.port);
         let req;
@@ -497,6 +512,20 @@ describe('Engine.IO at the wire', () => {
             assert.equal((await c.join('/t', { stream: 'open' })).type, 0);
             c.send(`42/t,["big","${'x'.repeat(MAX_PAYLOAD + 10)}"]`);
             await c.waitClosed(5000);
+        } finally {
+            c.close();
+        }
+    });
+});
+
+describe('socketio.enabled false', () => {
+    test('/socket.io/ is not served: 404 for polling and for a WebSocket', async () => {
+        const r = await httpReq(disabled.port, eioPath('&transport=polling'));
+        assert.equal(r.status, 404, r.body);
+        const c = await EioWs.open(disabled.port);
+        try {
+            await c.waitClosed(5000);
+            assert.deepEqual(c.messages, [], 'no open packet');
         } finally {
             c.close();
         }
