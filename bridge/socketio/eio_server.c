@@ -98,13 +98,17 @@ static void core_close(void *ud, const char *reason)
         srv->ops->on_close(srv->ud, s, reason);
     s->app = NULL;
     if (s->get) {
-        /* A close packet tells a polling client that the session is over. */
+        /* A close packet tells a polling client that the server ended the session. A client
+         * that closed it itself (a "1" POSTed beside its held GET) knows: its GET is released
+         * with a noop, as the protocol's test suite expects ("forcefully closes the
+         * session"). */
         struct eio_conn *g = s->get;
+        const char *last = strcmp(reason, "client close") == 0 ? "6" : "1";
 
         s->get = NULL;
         g->sess = NULL;
         g->role = ROLE_NONE;
-        if (eio__reply(g, 200, "text/plain; charset=UTF-8", "1", 1, false, g->buf) != 0)
+        if (eio__reply(g, 200, "text/plain; charset=UTF-8", last, 1, false, g->buf) != 0)
             lws_set_timeout(g->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
         free(g->buf);
         g->buf = NULL;
@@ -310,6 +314,7 @@ static void on_check(uv_check_t *h)
     struct eio_server *srv = h->data;
 
     uv_check_stop(h);
+    uv_idle_stop(&srv->idle);
     while (srv->ready) {
         struct eio_sess *s = srv->ready;
 
@@ -338,10 +343,21 @@ static void on_check(uv_check_t *h)
     }
 }
 
+/* Nothing at all to do in the idle phase: an active idle handle makes libuv poll without
+ * blocking. A write scheduled from a timer (the heartbeat's ping) would otherwise wait in poll
+ * for the next event or timer, as long as pingTimeout, and the session time out on a ping that
+ * never left. */
+static void on_idle(uv_idle_t *h)
+{
+    (void)h;
+}
+
 void eio__start_check(struct eio_server *srv)
 {
-    if (!uv_is_active((uv_handle_t *)&srv->check))
+    if (!uv_is_active((uv_handle_t *)&srv->check)) {
         uv_check_start(&srv->check, on_check);
+        uv_idle_start(&srv->idle, on_idle);
+    }
 }
 
 static void on_probe(uv_timer_t *t)
@@ -422,9 +438,10 @@ int eio_server_new(uv_loop_t *loop, const struct eio_server_params *p,
     srv->ops = ops;
     srv->ud = ud;
     uv_check_init(loop, &srv->check);
+    uv_idle_init(loop, &srv->idle);
     uv_timer_init(loop, &srv->probe);
-    srv->check.data = srv->probe.data = srv;
-    srv->open_handles = 2;
+    srv->check.data = srv->idle.data = srv->probe.data = srv;
+    srv->open_handles = 3;
     uv_timer_start(&srv->probe, on_probe, PROBE_INTERVAL_MS, PROBE_INTERVAL_MS);
     *out = srv;
     return 0;
@@ -476,7 +493,9 @@ void eio_server_free(struct eio_server *srv)
         sess_free(s);
     }
     uv_check_stop(&srv->check);
+    uv_idle_stop(&srv->idle);
     uv_timer_stop(&srv->probe);
     uv_close((uv_handle_t *)&srv->check, handle_closed);
+    uv_close((uv_handle_t *)&srv->idle, handle_closed);
     uv_close((uv_handle_t *)&srv->probe, handle_closed);
 }

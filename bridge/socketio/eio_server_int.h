@@ -15,11 +15,6 @@
 
 enum role { ROLE_NONE = 0, ROLE_GET, ROLE_POST, ROLE_WS };
 
-/* The most a WebSocket write gathers before it lets other clients have the loop. */
-#define WS_WRITE_BUDGET (256 * 1024)
-#define PROBE_INTERVAL_MS 1000
-#define MAX_PACKETS_PER_BODY 1024
-
 struct eio_sess {
     struct eio_server *srv;
     struct eio_session *core;
@@ -46,6 +41,7 @@ struct eio_server {
     struct eio_sess **buckets;
     size_t nbuckets, n;
     uv_check_t check; /* end of the loop turn: writes and frees */
+    uv_idle_t idle;   /* active with check: the loop must not sleep in poll before it runs */
     uv_timer_t probe; /* held polls whose client left */
     int open_handles;
     struct eio_sess *ready, *dead;

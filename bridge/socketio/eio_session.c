@@ -22,12 +22,12 @@ struct eio_session {
     const struct eio_session_ops *ops;
     void *ud;
     char sid[EIO_SID_LEN + 1];
-    uv_timer_t ping;    /* next ping */
-    uv_timer_t timeout; /* pong deadline */
+    /* One timer for the heartbeat: the next ping, or while a pong is awaited its deadline
+     * (a timer per session is a good part of an idle connection's memory). */
+    uv_timer_t heartbeat;
     bool awaiting_pong;
     bool upgraded;
     bool closed;
-    int open_timers;
     struct queued *head, *tail;
     size_t queued_bytes;
 };
@@ -37,31 +37,24 @@ static void end(struct eio_session *s, const char *reason)
     if (s->closed)
         return;
     s->closed = true;
-    uv_timer_stop(&s->ping);
-    uv_timer_stop(&s->timeout);
+    uv_timer_stop(&s->heartbeat);
     s->ops->on_close(s->ud, reason);
 }
 
-static void on_timeout(uv_timer_t *t)
+/* Heartbeat (protocol "Heartbeat"): a ping pingInterval after the last pong (or the open), a
+ * pong due within pingTimeout of it. */
+static void on_heartbeat(uv_timer_t *t)
 {
     struct eio_session *s = t->data;
 
-    if (s->awaiting_pong)
+    if (s->awaiting_pong) {
         end(s, "ping timeout");
-}
-
-/* Heartbeat (protocol "Heartbeat"): ping every pingInterval, pong due within pingTimeout. */
-static void on_ping(uv_timer_t *t)
-{
-    struct eio_session *s = t->data;
-
-    /* Still waiting for the last pong: its deadline stands, no second ping. */
-    if (s->awaiting_pong)
         return;
+    }
     if (eio_session_send(s, EIO_PING, NULL, 0, false) != 0)
         return;
     s->awaiting_pong = true;
-    uv_timer_start(&s->timeout, on_timeout, s->p.ping_timeout_ms, 0);
+    uv_timer_start(&s->heartbeat, on_heartbeat, s->p.ping_timeout_ms, 0);
 }
 
 int eio_session_new(uv_loop_t *loop, const struct eio_params *p, const struct eio_session_ops *ops,
@@ -87,11 +80,9 @@ int eio_session_new(uv_loop_t *loop, const struct eio_params *p, const struct ei
     s->p = *p;
     s->ops = ops;
     s->ud = ud;
-    uv_timer_init(loop, &s->ping);
-    uv_timer_init(loop, &s->timeout);
-    s->ping.data = s->timeout.data = s;
-    s->open_timers = 2;
-    uv_timer_start(&s->ping, on_ping, p->ping_interval_ms, p->ping_interval_ms);
+    uv_timer_init(loop, &s->heartbeat);
+    s->heartbeat.data = s;
+    uv_timer_start(&s->heartbeat, on_heartbeat, p->ping_interval_ms, 0);
     *out = s;
     return 0;
 }
@@ -159,8 +150,10 @@ int eio_session_receive(struct eio_session *s, const struct eio_packet *p)
         return -1;
     switch (p->type) {
     case EIO_PONG:
-        s->awaiting_pong = false;
-        uv_timer_stop(&s->timeout);
+        if (s->awaiting_pong) {
+            s->awaiting_pong = false;
+            uv_timer_start(&s->heartbeat, on_heartbeat, s->p.ping_interval_ms, 0);
+        }
         return 0;
     case EIO_MESSAGE:
         s->ops->on_message(s->ud, p->data, p->len, p->binary);
@@ -254,8 +247,7 @@ static void timer_closed(uv_handle_t *h)
 {
     struct eio_session *s = h->data;
 
-    if (--s->open_timers == 0)
-        free(s);
+    free(s);
 }
 
 void eio_session_free(struct eio_session *s)
@@ -265,8 +257,6 @@ void eio_session_free(struct eio_session *s)
     s->closed = true;
     while (s->head)
         eio_session_pop(s);
-    uv_timer_stop(&s->ping);
-    uv_timer_stop(&s->timeout);
-    uv_close((uv_handle_t *)&s->ping, timer_closed);
-    uv_close((uv_handle_t *)&s->timeout, timer_closed);
+    uv_timer_stop(&s->heartbeat);
+    uv_close((uv_handle_t *)&s->heartbeat, timer_closed);
 }

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 
 static const char *const ERR_MSG[] = {
@@ -85,6 +86,25 @@ static int add_cors(struct eio_server *srv, struct lws *wsi, unsigned char **p, 
         wsi, (const unsigned char *)"vary:", (const unsigned char *)"Origin", 6, p, end);
 }
 
+/* RFC 9112 9.6: after answering a request with the "close" connection option the server
+ * closes the connection (lws does), and it SHOULD say so in the answer: Node's keep-alive agent
+ * (node-fetch and so the socket.io protocol test suites) otherwise hands the closing socket to
+ * its next request, which fails with "socket hang up". */
+static int add_conn_close(struct lws *wsi, unsigned char **p, unsigned char *end)
+{
+    char v[128];
+    const char *t;
+
+    if (lws_hdr_copy(wsi, v, sizeof(v), WSI_TOKEN_CONNECTION) <= 0)
+        return 0;
+    for (t = v; *t; t++) /* the header is a comma-separated list of options */
+        if (strncasecmp(t, "close", 5) == 0 && (t == v || t[-1] == ' ' || t[-1] == ',') &&
+            (t[5] == '\0' || t[5] == ' ' || t[5] == ','))
+            return lws_add_http_header_by_name(wsi, (const unsigned char *)"connection:",
+                                               (const unsigned char *)"close", 5, p, end);
+    return 0;
+}
+
 /*
  * Write the headers now and the body (copied) at the next WRITEABLE. The request headers must
  * still be attached (cors); a held poll answers with cors false and its headers were kept in
@@ -100,7 +120,7 @@ int eio__reply(struct eio_conn *c, int status, const char *ctype, const char *bo
         lws_add_http_header_by_name(c->wsi, (const unsigned char *)"cache-control:",
                                     (const unsigned char *)"no-store", 8, &p, end))
         return -1;
-    if (cors && add_cors(c->srv, c->wsi, &p, end))
+    if (cors && (add_cors(c->srv, c->wsi, &p, end) || add_conn_close(c->wsi, &p, end)))
         return -1;
     if (extra) {
         size_t el = strlen(extra);
@@ -168,13 +188,14 @@ bool eio__peer_gone(struct lws *wsi)
     return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
 }
 
-/* The CORS headers of a request, kept as raw header lines for a reply written later. */
+/* The CORS (and connection) headers of a request, kept as raw header lines for a reply
+ * written later. */
 static char *cors_lines(struct eio_server *srv, struct lws *wsi)
 {
     unsigned char buf[LWS_PRE + 512], *p = buf + LWS_PRE, *end = buf + sizeof(buf) - 1;
     char *out;
 
-    if (add_cors(srv, wsi, &p, end) != 0)
+    if (add_cors(srv, wsi, &p, end) != 0 || add_conn_close(wsi, &p, end) != 0)
         return NULL;
     out = malloc((size_t)(p - (buf + LWS_PRE)) + 1);
     if (out == NULL)

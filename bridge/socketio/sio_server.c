@@ -15,7 +15,7 @@
 struct sio_socket {
     struct sio_conn *conn;
     struct sio_socket *next;
-    char nsp[SIO_NSP_MAX + 1];
+    char *nsp; /* owned; short strings here keep an idle socket small */
     char sid[SIO_SID_LEN + 1];
     char *pid;
     void *app;
@@ -31,8 +31,7 @@ struct sio_conn {
     uint64_t deadline; /* loop time by which a namespace must be joined; 0 once one was */
     struct sio_conn *prev, *next;
     /* a binary packet waiting for its attachments */
-    struct sio_packet pending;
-    bool has_pending;
+    struct sio_packet *pending; /* owned; allocated only while attachments are due */
     struct sio_blob *blobs;
     size_t n_blobs;
 };
@@ -53,9 +52,11 @@ static void clear_pending(struct sio_conn *c)
 {
     size_t i;
 
-    if (c->has_pending)
-        sio_packet_clear(&c->pending);
-    c->has_pending = false;
+    if (c->pending) {
+        sio_packet_clear(c->pending);
+        free(c->pending);
+    }
+    c->pending = NULL;
     for (i = 0; i < c->n_blobs; i++)
         free((void *)c->blobs[i].data);
     free(c->blobs);
@@ -100,6 +101,7 @@ static int send_packet(struct sio_conn *c, struct sio_packet *p, const struct si
 
 static void socket_free(struct sio_socket *sk)
 {
+    free(sk->nsp);
     free(sk->pid);
     free(sk);
 }
@@ -149,7 +151,12 @@ static void on_connect_packet(struct sio_conn *c, struct sio_packet *p)
         return;
     }
     sk->conn = c;
-    memcpy(sk->nsp, p->nsp, sizeof(sk->nsp));
+    sk->nsp = strdup(p->nsp);
+    if (sk->nsp == NULL) {
+        free(sk);
+        eio_sess_close(c->eio, "server error");
+        return;
+    }
     sk->next = c->sockets;
     c->sockets = sk;
     memset(&out, 0, sizeof(out));
@@ -181,7 +188,7 @@ void sio_socket_accept(struct sio_socket *sk)
         return;
     sk->acked = true;
     memset(&out, 0, sizeof(out));
-    memcpy(out.nsp, sk->nsp, sizeof(out.nsp));
+    snprintf(out.nsp, sizeof(out.nsp), "%s", sk->nsp);
     out.id = -1;
     ok = json_object_new_object();
     json_object_object_add(ok, "sid", json_object_new_string(sk->sid));
@@ -220,7 +227,8 @@ static void dispatch(struct sio_conn *c, struct sio_packet *p, const struct sio_
         break;
     case SIO_ACK:
     case SIO_BINARY_ACK:
-        /* the server asks for no acks */
+        if (srv->ops->on_ack && p->id >= 0)
+            srv->ops->on_ack(srv->ud, sk, p->id, p->data, blobs, n_blobs);
         break;
     default:
         eio_sess_close(c->eio, "parse error");
@@ -242,7 +250,7 @@ static void on_message(void *ud, struct eio_sess *s, const char *data, size_t le
         struct sio_blob *nb;
         unsigned char *copy;
 
-        if (!c->has_pending) {
+        if (c->pending == NULL) {
             eio_sess_close(s, "parse error");
             return;
         }
@@ -260,13 +268,13 @@ static void on_message(void *ud, struct eio_sess *s, const char *data, size_t le
         c->blobs[c->n_blobs].data = copy;
         c->blobs[c->n_blobs].len = len;
         c->n_blobs++;
-        if (c->n_blobs == c->pending.attachments) {
-            dispatch(c, &c->pending, c->blobs, c->n_blobs);
+        if (c->n_blobs == c->pending->attachments) {
+            dispatch(c, c->pending, c->blobs, c->n_blobs);
             clear_pending(c);
         }
         return;
     }
-    if (c->has_pending) {
+    if (c->pending) {
         /* attachments of a binary packet come before anything else */
         eio_sess_close(s, "parse error");
         return;
@@ -276,8 +284,13 @@ static void on_message(void *ud, struct eio_sess *s, const char *data, size_t le
         return;
     }
     if ((p.type == SIO_BINARY_EVENT || p.type == SIO_BINARY_ACK) && p.attachments > 0) {
-        c->pending = p;
-        c->has_pending = true;
+        c->pending = malloc(sizeof(*c->pending));
+        if (c->pending == NULL) {
+            sio_packet_clear(&p);
+            eio_sess_close(s, "server error");
+            return;
+        }
+        *c->pending = p;
         return;
     }
     dispatch(c, &p, NULL, 0);
@@ -469,7 +482,7 @@ static int send_args(struct sio_socket *sk, enum sio_type type, json_object *arg
     memset(&p, 0, sizeof(p));
     p.type = n_blobs ? (type == SIO_EVENT ? SIO_BINARY_EVENT : SIO_BINARY_ACK) : type;
     p.attachments = (unsigned)n_blobs;
-    memcpy(p.nsp, sk->nsp, sizeof(p.nsp));
+    snprintf(p.nsp, sizeof(p.nsp), "%s", sk->nsp);
     p.id = id;
     p.data = args;
     return send_packet(sk->conn, &p, blobs, n_blobs);
@@ -503,7 +516,7 @@ void sio_socket_disconnect(struct sio_socket *sk)
 
     memset(&p, 0, sizeof(p));
     p.type = SIO_DISCONNECT;
-    memcpy(p.nsp, sk->nsp, sizeof(p.nsp));
+    snprintf(p.nsp, sizeof(p.nsp), "%s", sk->nsp);
     p.id = -1;
     send_packet(sk->conn, &p, NULL, 0);
     socket_remove(sk, "server namespace disconnect");

@@ -45,6 +45,10 @@ struct sio_app_ops {
      * events), borrowed; ack is its ack id or -1. */
     void (*on_event)(void *ud, struct sio_socket *sk, json_object *args, int64_t ack,
                      const struct sio_blob *blobs, size_t n_blobs);
+    /* An ACK from the client to an event the server emitted with an ack id (args borrowed).
+     * May be NULL. */
+    void (*on_ack)(void *ud, struct sio_socket *sk, int64_t id, json_object *args,
+                   const struct sio_blob *blobs, size_t n_blobs);
     /* The socket left (reason as socket.io names it: "client namespace disconnect",
      * "server namespace disconnect", "transport close", "ping timeout", "parse error",
      * "server shutting down", ...). It is freed after this returns. */
@@ -82,7 +86,9 @@ void *sio_socket_app(const struct sio_socket *sk);
  * (connection state recovery), both copied; pid NULL for none. */
 int sio_socket_set_ids(struct sio_socket *sk, const char *sid, const char *pid);
 
-/* Send the CONNECT answer of a socket whose on_connect returned 1. */
+/* Send the CONNECT answer of a socket whose on_connect returned 1. It may be called from
+ * on_connect itself (which then returns 1), so that what the application emits there goes
+ * after the answer, as from a socket.io "connection" handler. */
 void sio_socket_accept(struct sio_socket *sk);
 
 /* Queue an EVENT (args: a JSON array, borrowed), with binary attachments when blobs (their

@@ -59,6 +59,7 @@ struct sio_stream {
     size_t n_recoveries;
     uv_timer_t tick;
     uv_check_t check;
+    uv_idle_t idle; /* active with check: the loop must not sleep in poll before it runs */
     int open_handles;
     char *scratch;
     size_t scratch_cap;
@@ -284,6 +285,12 @@ static void on_wake(void *owner)
 
 static void on_check(uv_check_t *h);
 
+/* Nothing to do: an active idle handle only keeps libuv from blocking in poll. */
+static void on_idle(uv_idle_t *h)
+{
+    (void)h;
+}
+
 /* Nothing is closed from inside the hub's fan-out: the socket goes at the end of the turn. */
 static void on_drop(void *owner, const char *reason)
 {
@@ -297,6 +304,8 @@ static void on_drop(void *owner, const char *reason)
         s->knext = g->kills;
         g->kills = s;
         uv_check_start(&g->check, on_check);
+        /* a drop from a timer (the hub's slow check) must not wait for the next I/O */
+        uv_idle_start(&g->idle, on_idle);
     }
 }
 
@@ -307,6 +316,7 @@ static void on_check(uv_check_t *h)
     struct sio_stream *g = h->data;
 
     uv_check_stop(h);
+    uv_idle_stop(&g->idle);
     while (g->kills) {
         struct sub *s = g->kills;
 
@@ -555,8 +565,15 @@ static void on_pull(void *ud, struct sio_socket *sk)
     }
 }
 
-static const struct sio_app_ops app_ops = {on_handshake, on_conn_close, on_connect,
-                                           on_event,     on_disconnect, on_pull};
+static const struct sio_app_ops app_ops = {
+    .on_handshake = on_handshake,
+    .on_conn_close = on_conn_close,
+    .on_connect = on_connect,
+    .on_event = on_event,
+    .on_ack = NULL, /* the bridge asks for no acks */
+    .on_disconnect = on_disconnect,
+    .pull = on_pull,
+};
 
 /* Expired tokens, recovery records. */
 static void on_tick(uv_timer_t *t)
@@ -601,8 +618,9 @@ int sio_stream_start(struct bridge *b)
     }
     uv_timer_init(b->loop, &g->tick);
     uv_check_init(b->loop, &g->check);
-    g->tick.data = g->check.data = g;
-    g->open_handles = 2;
+    uv_idle_init(b->loop, &g->idle);
+    g->tick.data = g->check.data = g->idle.data = g;
+    g->open_handles = 3;
     uv_timer_start(&g->tick, on_tick, TICK_MS, TICK_MS);
     b->socketio = g;
     return 0;
@@ -661,8 +679,10 @@ void sio_stream_free(struct bridge *b)
     }
     uv_timer_stop(&g->tick);
     uv_check_stop(&g->check);
+    uv_idle_stop(&g->idle);
     uv_close((uv_handle_t *)&g->tick, handle_closed);
     uv_close((uv_handle_t *)&g->check, handle_closed);
+    uv_close((uv_handle_t *)&g->idle, handle_closed);
     b->socketio = NULL;
 }
 
