@@ -1,0 +1,422 @@
+/*
+ * sioload: the load client of the socket.io benchmark (bench/socketio/run.sh). One epoll thread
+ * holds many socket.io connections (WebSocket transport: ws.c; Engine.IO and Socket.IO packets:
+ * siomsg.c) to mqpush-bridge or to the Node socket.io peer; a second thread publishes the
+ * events into Mosquitto (bench/sse/publisher.c). Every event carries its publish time and
+ * sequence number, so the client measures publish-to-client latency and checks, per
+ * connection, that nothing is lost, duplicated or reordered. It prints one JSON line.
+ *
+ *   sioload --port P --clients N --idle --server-pid PID [--settle S] [--gc-signal]
+ *       connect N clients, wait until every one joined the namespace, report the server's RSS
+ *       before and after
+ *   sioload --port P --clients N --mqtt-port M --topic T --token TOK
+ *           [--rate R] [--window W] [--warmup S] [--duration S] ...
+ *       connect, then publish at R events/s (R = 0: flat out) and measure a window
+ *
+ * See --help and bench/README.md.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+#include <mosquitto.h>
+
+#include "hist.h"
+#include "proc.h"
+#include "publisher.h"
+#include "sioload.h"
+
+#define NS 1000000000ull
+/* How often, flat out, the lowest progress over all clients is recomputed for the publisher. */
+#define PROGRESS_EVERY_NS 200000ull
+
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    interrupted = 1;
+}
+
+uint64_t sio_now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * NS + (uint64_t)ts.tv_nsec;
+}
+
+static double self_cpu(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* System (kernel) CPU time of pid in seconds from /proc/<pid>/stat (field 15), or -1. */
+static double proc_sys_seconds(int pid)
+{
+    char path[64], buf[1024];
+    unsigned long stime;
+    const char *p;
+    size_t n;
+    long tck = sysconf(_SC_CLK_TCK);
+    FILE *f;
+
+    snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+    f = fopen(path, "r");
+    if (!f)
+        return -1;
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    /* field 2 (comm) may hold spaces and parentheses: resume after the last ')' */
+    p = strrchr(buf, ')');
+    if (!p || tck <= 0)
+        return -1;
+    if (sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %lu", &stime) != 1)
+        return -1;
+    return (double)stime / (double)tck;
+}
+
+/* CPU times at one moment: processes in seconds, the load's CPU in ticks since boot. */
+struct cpu_mark {
+    double server, server_sys, broker, self;
+    unsigned long long busy, total;       /* the load's CPU */
+    unsigned long long sv_busy, sv_total; /* the server's CPU */
+    uint64_t t;
+};
+
+static void mark(const struct sio_opts *o, struct cpu_mark *m)
+{
+    m->t = sio_now();
+    m->server = o->server_pid > 0 ? proc_cpu_seconds(o->server_pid) : -1;
+    m->server_sys = o->server_pid > 0 ? proc_sys_seconds(o->server_pid) : -1;
+    m->broker = o->broker_pid > 0 ? proc_cpu_seconds(o->broker_pid) : -1;
+    m->self = self_cpu();
+    m->busy = m->total = m->sv_busy = m->sv_total = 0;
+    if (o->load_cpu >= 0)
+        proc_cpu_ticks(o->load_cpu, &m->busy, &m->total);
+    if (o->server_cpu >= 0)
+        proc_cpu_ticks(o->server_cpu, &m->sv_busy, &m->sv_total);
+}
+
+/* The server's RSS, after an optional garbage collection and a pause in which the
+ * connections are still served (Engine.IO pings keep coming). */
+static long server_rss(struct sio_run *r)
+{
+    const struct sio_opts *o = r->o;
+    uint64_t until;
+
+    if (o->server_pid <= 0)
+        return -1;
+    if (o->gc_signal && kill(o->server_pid, SIGUSR2) != 0)
+        sio_error(r, "cannot signal the server: %s", strerror(errno));
+    until = sio_now() + (uint64_t)(o->settle * 1e9);
+    while (!interrupted && sio_now() < until)
+        if (sio_poll(r, 10) != 0)
+            break;
+    return proc_rss_kib(o->server_pid);
+}
+
+/* The lowest seq every live client has reached; dead ones no longer hold the publisher. */
+static uint64_t lowest_progress(const struct sio_run *r)
+{
+    uint64_t low = UINT64_MAX;
+
+    for (int i = 0; i < r->o->clients; i++)
+        if (r->conns[i].state != SIO_DEAD && r->conns[i].last_seq < low)
+            low = r->conns[i].last_seq;
+    return low == UINT64_MAX ? 0 : low;
+}
+
+/* Every live client has every event published so far. */
+static int all_caught_up(const struct sio_run *r, uint64_t published)
+{
+    for (int i = 0; i < r->o->clients; i++)
+        if (r->conns[i].state != SIO_DEAD && r->conns[i].last_seq < published)
+            return 0;
+    return 1;
+}
+
+static void print_counts(const struct sio_run *r, const struct pub_stats *ps)
+{
+    const struct sio_opts *o = r->o;
+    uint64_t lost = 0, min_rx = UINT64_MAX, max_rx = 0;
+
+    for (int i = 0; i < o->clients; i++) {
+        const struct sio_conn *c = &r->conns[i];
+
+        /* gaps inside the sequence, and the tail that never came */
+        lost += c->gaps + (c->last_seq < ps->published ? ps->published - c->last_seq : 0);
+        if (c->received < min_rx)
+            min_rx = c->received;
+        if (c->received > max_rx)
+            max_rx = c->received;
+    }
+    printf(",\"rate\":%g,\"window\":%d,\"qos\":%d,\"size\":%zu,\"published\":%llu,"
+           "\"acked\":%llu,\"pub_refused\":%llu,\"late_sends\":%llu,\"pub_failed\":%d,"
+           "\"received\":%llu,\"expected\":%llu,\"lost\":%llu,\"duplicates\":%llu,"
+           "\"with_offset\":%llu,\"offset_out_of_order\":%llu,\"no_seq\":%llu,"
+           "\"other_events\":%llu,\"per_conn_min\":%llu,\"per_conn_max\":%llu,"
+           "\"data_bytes_avg\":%.1f,\"wire_bytes_avg\":%.1f,\"drained\":%s",
+           o->rate, o->window, o->qos, o->size, (unsigned long long)ps->published,
+           (unsigned long long)ps->acked, (unsigned long long)ps->refused,
+           (unsigned long long)ps->late, ps->failed, (unsigned long long)r->events,
+           (unsigned long long)ps->published * (uint64_t)o->clients, (unsigned long long)lost,
+           (unsigned long long)r->duplicates, (unsigned long long)r->with_offset,
+           (unsigned long long)r->offset_out_of_order, (unsigned long long)r->no_seq,
+           (unsigned long long)r->other_events,
+           (unsigned long long)(min_rx == UINT64_MAX ? 0 : min_rx), (unsigned long long)max_rx,
+           r->events ? (double)r->data_bytes / (double)r->events : 0.0,
+           r->events ? (double)r->wire_bytes / (double)r->events : 0.0,
+           r->drained ? "true" : "false");
+}
+
+static void print_window(const struct sio_run *r, const struct cpu_mark *m0,
+                         const struct cpu_mark *m1)
+{
+    double win = m1->t > m0->t ? (double)(m1->t - m0->t) / 1e9 : 0;
+
+    printf(",\"window_s\":%.3f,\"delivered\":%llu,\"deliveries_per_s\":%.1f,"
+           "\"events_per_s\":%.1f",
+           win, (unsigned long long)r->measured, win > 0 ? (double)r->measured / win : 0.0,
+           win > 0 ? (double)(r->seq_at_end - r->seq_at_start) / win : 0.0);
+    /* CPU: seconds in the window; *_busy as a fraction of the window (1.0 = a whole core) */
+    if (m0->server >= 0 && m1->server >= 0)
+        printf(",\"server_cpu_s\":%.3f,\"server_busy\":%.3f,\"cpu_us_per_delivery\":%.3f",
+               m1->server - m0->server, win > 0 ? (m1->server - m0->server) / win : 0.0,
+               r->measured ? (m1->server - m0->server) * 1e6 / (double)r->measured : 0.0);
+    /* the kernel's part: sending to a socket costs the same whoever calls it */
+    if (m0->server_sys >= 0 && m1->server_sys >= 0 && r->measured)
+        printf(",\"sys_us_per_delivery\":%.3f",
+               (m1->server_sys - m0->server_sys) * 1e6 / (double)r->measured);
+    if (m0->broker >= 0 && m1->broker >= 0)
+        printf(",\"broker_busy\":%.3f", win > 0 ? (m1->broker - m0->broker) / win : 0.0);
+    if (m1->total > m0->total)
+        printf(",\"load_cpu_busy\":%.3f",
+               (double)(m1->busy - m0->busy) / (double)(m1->total - m0->total));
+    /* with the server_busy beside it, this shows what other processes took of the server's CPU */
+    if (m1->sv_total > m0->sv_total)
+        printf(",\"server_cpu_busy\":%.3f",
+               (double)(m1->sv_busy - m0->sv_busy) / (double)(m1->sv_total - m0->sv_total));
+    printf(",\"client_busy\":%.3f", win > 0 ? (m1->self - m0->self) / win : 0.0);
+    printf(",\"latency_us\":{\"n\":%llu,\"p50\":%.1f,\"p90\":%.1f,\"p99\":%.1f,\"p999\":%.1f,"
+           "\"max\":%.1f}",
+           (unsigned long long)r->lat.n, (double)hist_quantile(&r->lat, 0.5) / 1e3,
+           (double)hist_quantile(&r->lat, 0.9) / 1e3, (double)hist_quantile(&r->lat, 0.99) / 1e3,
+           (double)hist_quantile(&r->lat, 0.999) / 1e3, (double)r->lat.max / 1e3);
+}
+
+static void print_result(struct sio_run *r, const struct cpu_mark *m0, const struct cpu_mark *m1,
+                         const struct pub_stats *ps, long rss0, long rss1)
+{
+    const struct sio_opts *o = r->o;
+
+    printf("{\"label\":\"%s\",\"clients\":%d,\"ready\":%llu,\"refused\":%llu,\"closed\":%llu,"
+           "\"connect_errors\":%llu,\"protocol_errors\":%llu,\"pings\":%llu,\"connect_s\":%.3f,"
+           "\"rss_before_kib\":%ld,\"rss_after_kib\":%ld",
+           o->label, o->clients, (unsigned long long)r->ready, (unsigned long long)r->refused,
+           (unsigned long long)r->closed, (unsigned long long)r->connect_errors,
+           (unsigned long long)r->protocol_errors, (unsigned long long)r->pings,
+           r->t_ready ? (double)(r->t_ready - r->t_start) / 1e9 : -1.0, rss0, rss1);
+    if (r->first_error[0])
+        printf(",\"error\":\"%s\"", r->first_error);
+    if (r->first_conn_error[0])
+        printf(",\"first_conn_error\":\"%s\"", r->first_conn_error);
+    if (ps != NULL && m1 != NULL) {
+        print_counts(r, ps);
+        print_window(r, m0, m1);
+    }
+    printf("}\n");
+}
+
+/* Connect every client, at most o->batch of them not yet joined at any time. 0 once all are. */
+static int connect_all(struct sio_run *r)
+{
+    const struct sio_opts *o = r->o;
+    uint64_t deadline = sio_now() + (uint64_t)(o->connect_timeout * 1e9);
+
+    while (!interrupted) {
+        uint64_t settled = r->ready + r->refused + r->closed + r->connect_errors;
+
+        while (r->opened < o->clients && (uint64_t)r->opened - settled < (uint64_t)o->batch) {
+            if (sio_conn_open(r, r->opened) != 0)
+                return -1;
+            r->opened++;
+        }
+        if (r->ready == (uint64_t)o->clients)
+            return 0;
+        if (settled > r->ready) {
+            sio_error(r, "%llu of %d sockets refused or closed while connecting (first: %s)",
+                      (unsigned long long)(settled - r->ready), o->clients, r->first_conn_error);
+            return -1;
+        }
+        if (sio_now() > deadline) {
+            sio_error(r, "only %llu of %d sockets joined after %.0f s",
+                      (unsigned long long)r->ready, o->clients, o->connect_timeout);
+            return -1;
+        }
+        if (sio_poll(r, 10) != 0)
+            return -1;
+    }
+    return -1;
+}
+
+/*
+ * Connect the publisher. It must come before the clients: libmosquitto's loop thread waits with
+ * select(), which cannot watch a descriptor above FD_SETSIZE (1024), and with thousands of
+ * clients open the publisher's socket would get one.
+ */
+static int publisher_open(struct sio_run *r, struct publisher **pub)
+{
+    const struct sio_opts *o = r->o;
+    struct pub_config pc = {.host = o->host,
+                            .port = o->mqtt_port,
+                            .topic = o->topic,
+                            .username = o->user,
+                            .password = o->token,
+                            .qos = o->qos,
+                            .rate = o->rate,
+                            .size = o->size,
+                            .window = (uint64_t)o->window};
+    char err[256];
+
+    if (publisher_connect(&pc, pub, err, sizeof(err)) != 0) {
+        sio_error(r, "%s", err);
+        return -1;
+    }
+    return 0;
+}
+
+/* Publish, measure the window, stop, drain. */
+static int load_run(struct sio_run *r, struct publisher *pub, struct cpu_mark *m0,
+                    struct cpu_mark *m1, struct pub_stats *ps)
+{
+    const struct sio_opts *o = r->o;
+    uint64_t t_pub, t_measure, t_end, t_drain, last_progress = 0;
+
+    if (publisher_start(pub, &r->progress) != 0) {
+        sio_error(r, "cannot start the publisher thread");
+        return -1;
+    }
+    t_pub = sio_now();
+    t_measure = t_pub + (uint64_t)(o->warmup * 1e9);
+    t_end = t_measure + (uint64_t)(o->duration * 1e9);
+    while (!interrupted) {
+        uint64_t t = sio_now();
+
+        if (!r->measuring && t >= t_measure) {
+            mark(o, m0);
+            publisher_stats(pub, ps);
+            r->seq_at_start = ps->published;
+            r->measuring = 1;
+        }
+        if (r->measuring && t >= t_end)
+            break;
+        if (o->rate <= 0 && t - last_progress >= PROGRESS_EVERY_NS) {
+            atomic_store(&r->progress, lowest_progress(r));
+            last_progress = t;
+        }
+        publisher_stats(pub, ps);
+        if (ps->failed || ps->refused) {
+            sio_error(r,
+                      ps->refused ? "the broker refused %llu events (PUBACK >= 0x80)"
+                                  : "the publisher lost its connection",
+                      (unsigned long long)ps->refused);
+            break;
+        }
+        if (sio_poll(r, 1) != 0)
+            return -1;
+    }
+    mark(o, m1);
+    r->measuring = 0;
+    publisher_halt(pub);
+    publisher_stats(pub, ps);
+    r->seq_at_end = ps->published;
+    /* Drain: wait for the broker's acknowledgements and for every client to get the rest. */
+    t_drain = sio_now() + (uint64_t)(o->drain * 1e9);
+    while (!interrupted && sio_now() < t_drain) {
+        publisher_stats(pub, ps);
+        if (ps->acked >= ps->published && all_caught_up(r, ps->published)) {
+            r->drained = 1;
+            break;
+        }
+        if (sio_poll(r, 5) != 0)
+            return -1;
+    }
+    publisher_stats(pub, ps);
+    return r->first_error[0] ? -1 : 0;
+}
+
+static int raise_nofile(int clients)
+{
+    struct rlimit rl;
+    rlim_t want = (rlim_t)clients + 64;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return -1;
+    if (rl.rlim_cur >= want)
+        return 0;
+    if (rl.rlim_max < want && rl.rlim_max != RLIM_INFINITY)
+        rl.rlim_max = want; /* needs CAP_SYS_RESOURCE; fails otherwise */
+    rl.rlim_cur = want;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+        fprintf(stderr, "sioload: %d connections need %lu descriptors: %s (raise ulimit -Hn)\n",
+                clients, (unsigned long)want, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static struct sio_run run;
+    struct sio_opts o;
+    struct cpu_mark m0 = {0}, m1 = {0};
+    struct pub_stats ps = {0};
+    struct publisher *pub = NULL;
+    long rss0 = -1, rss1 = -1;
+    int rc;
+
+    rc = sio_opts_parse(argc, argv, &o);
+    if (rc != 0)
+        return rc > 0 ? 0 : 2;
+    if (raise_nofile(o.clients) != 0)
+        return 1;
+    signal(SIGPIPE, SIG_IGN);
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    mosquitto_lib_init();
+    if (sio_run_init(&run, &o) != 0) {
+        fprintf(stderr, "sioload: out of memory, or --host is not a numeric IPv4 address\n");
+        return 1;
+    }
+    if (o.idle)
+        rss0 = server_rss(&run);
+    rc = o.idle ? 0 : publisher_open(&run, &pub);
+    run.t_start = sio_now();
+    if (rc == 0)
+        rc = connect_all(&run);
+    if (rc == 0) {
+        run.t_ready = sio_now();
+        if (o.idle)
+            rss1 = server_rss(&run);
+        else
+            rc = load_run(&run, pub, &m0, &m1, &ps);
+    }
+    publisher_free(pub);
+    if (interrupted && !run.first_error[0])
+        sio_error(&run, "interrupted");
+    if (run.first_error[0])
+        rc = -1;
+    print_result(&run, &m0, o.idle || !m1.t ? NULL : &m1, o.idle ? NULL : &ps, rss0, rss1);
+    sio_run_free(&run);
+    mosquitto_lib_cleanup();
+    return rc == 0 ? 0 : 1;
+}
