@@ -363,7 +363,9 @@ int http_server_start(struct bridge *b)
     srv->protocols[0].name = "mqpush-stream";
     srv->protocols[0].callback = callback;
     srv->protocols[0].per_session_data_size = sizeof(struct conn);
-    srv->protocols[0].rx_buffer_size = 512;
+    /* lws keeps a receive buffer of this size per WebSocket; clients send little (pongs,
+     * CONNECT), and longer messages come in pieces that are put together again */
+    srv->protocols[0].rx_buffer_size = 128;
     /* lws cuts every send to tx_packet_size (default: the rx buffer size) and queues the rest
      * for another POLLOUT round: allow a whole coalesced write in one send() */
     srv->protocols[0].tx_packet_size = 512 * 1024;
