@@ -64,7 +64,7 @@ static void clear_pending(struct sio_conn *c)
     c->n_blobs = 0;
 }
 
-static int random_id(char out[SIO_SID_LEN + 1])
+int sio_random_id(char out[SIO_SID_LEN + 1])
 {
     unsigned char raw[15];
     size_t n = 0;
@@ -145,7 +145,7 @@ static void on_connect_packet(struct sio_conn *c, struct sio_packet *p)
     if (sk)
         socket_remove(sk, "client namespace disconnect"); /* a second CONNECT starts over */
     sk = calloc(1, sizeof(*sk));
-    if (sk == NULL || random_id(sk->sid) != 0) {
+    if (sk == NULL || sio_random_id(sk->sid) != 0) {
         free(sk);
         eio_sess_close(c->eio, "server error");
         return;

@@ -18,6 +18,10 @@
 /* 20 characters of base64url, as the reference server's socket ids. */
 #define SIO_SID_LEN 20
 
+/* A fresh random id of SIO_SID_LEN base64url characters (socket ids, recovery pids).
+ * Returns 0, or -1 when the random generator fails. */
+int sio_random_id(char out[SIO_SID_LEN + 1]);
+
 struct sio_server;
 struct sio_conn;   /* one Engine.IO session */
 struct sio_socket; /* one namespace joined on it */

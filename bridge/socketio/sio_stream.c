@@ -3,20 +3,18 @@
  */
 #include "socketio/sio_stream.h"
 
-#include <openssl/rand.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include "access.h"
-#include "b64url.h"
 #include "criteria.h"
 #include "http/request.h"
 #include "socketio/sio_server.h"
 
 #define TICK_MS 1000
-#define PID_LEN 20
+#define PID_LEN SIO_SID_LEN
 
 /* What the Engine.IO handshake said, for the CONNECTs that follow on its session. */
 struct handshake {
@@ -221,24 +219,6 @@ static void recovery_prune(struct sio_stream *g)
     }
 }
 
-static int new_pid(char out[PID_LEN + 1])
-{
-    unsigned char raw[15];
-    size_t n = 0;
-    char *id;
-
-    if (RAND_bytes(raw, sizeof(raw)) != 1)
-        return -1;
-    id = mqp_b64url_encode(raw, sizeof(raw), &n);
-    if (id == NULL || n != PID_LEN) {
-        free(id);
-        return -1;
-    }
-    memcpy(out, id, PID_LEN + 1);
-    free(id);
-    return 0;
-}
-
 /* ---- subscriptions ---- */
 
 static void sub_unkill(struct sub *s)
@@ -434,7 +414,7 @@ static int on_connect(void *ud, struct sio_socket *sk, json_object *auth, json_o
     if (b->cfg->socketio.recovery_window_s > 0) {
         if (rec && resume == HUB_RESUME_OK) {
             sio_socket_set_ids(sk, rec->sid, pid);
-        } else if (new_pid(newpid) != 0 || sio_socket_set_ids(sk, NULL, newpid) != 0) {
+        } else if (sio_random_id(newpid) != 0 || sio_socket_set_ids(sk, NULL, newpid) != 0) {
             goto oom;
         }
     }
