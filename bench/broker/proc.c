@@ -25,7 +25,7 @@ long proc_rss_kib(int pid)
     return kib;
 }
 
-double proc_cpu_seconds(int pid)
+int proc_cpu_split(int pid, double *user, double *sys)
 {
     char path[64], buf[1024];
     unsigned long utime, stime;
@@ -48,7 +48,16 @@ double proc_cpu_seconds(int pid)
     /* fields 3..13 come before utime (14) and stime (15) */
     if (sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime, &stime) != 2)
         return -1;
-    return (double)(utime + stime) / (double)tck;
+    *user = (double)utime / (double)tck;
+    *sys = (double)stime / (double)tck;
+    return 0;
+}
+
+double proc_cpu_seconds(int pid)
+{
+    double user, sys;
+
+    return proc_cpu_split(pid, &user, &sys) == 0 ? user + sys : -1;
 }
 
 int proc_cpu_ticks(int cpu, unsigned long long *busy, unsigned long long *total)

@@ -6,6 +6,8 @@
 long proc_rss_kib(int pid);
 /* User plus system CPU time of pid in seconds from /proc/<pid>/stat, or -1. */
 double proc_cpu_seconds(int pid);
+/* The same as its two parts (user, system). Returns 0, or -1 when pid cannot be read. */
+int proc_cpu_split(int pid, double *user, double *sys);
 
 /*
  * Busy and total time of one CPU, in clock ticks since boot, from the "cpuN" line of /proc/stat.

@@ -58,30 +58,12 @@ static double self_cpu(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* System (kernel) CPU time of pid in seconds from /proc/<pid>/stat (field 15), or -1. */
+/* System (kernel) CPU time of pid in seconds, or -1. */
 static double proc_sys_seconds(int pid)
 {
-    char path[64], buf[1024];
-    unsigned long stime;
-    const char *p;
-    size_t n;
-    long tck = sysconf(_SC_CLK_TCK);
-    FILE *f;
+    double user, sys;
 
-    snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-    f = fopen(path, "r");
-    if (!f)
-        return -1;
-    n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    /* field 2 (comm) may hold spaces and parentheses: resume after the last ')' */
-    p = strrchr(buf, ')');
-    if (!p || tck <= 0)
-        return -1;
-    if (sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %lu", &stime) != 1)
-        return -1;
-    return (double)stime / (double)tck;
+    return proc_cpu_split(pid, &user, &sys) == 0 ? sys : -1;
 }
 
 /* CPU times at one moment: processes in seconds, the load's CPU in ticks since boot. */
