@@ -16,166 +16,13 @@
 #include <string.h>
 
 #define BRIDGE_CONFIG_MAX_BYTES (1024 * 1024)
-#define BRIDGE_CONFIG_MAX_ERRORS 100
 #define TOKEN_MAX_BYTES (64 * 1024)
 
-struct ctx {
-    struct mqp_errors *errs;
-    size_t n;        /* problems found */
-    size_t n_listed; /* of which appended to errs */
-    const char *dir; /* absolute directory of bridge.json, for relative paths */
-};
-
-static void report(struct ctx *x, const char *path, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/* Append "<path>: <message>"; past BRIDGE_CONFIG_MAX_ERRORS only count (see finish_report). */
-static void append(struct ctx *x, const char *path, const char *msg)
-{
-    size_t len = strlen(path) + strlen(msg) + 3;
-    char *line = malloc(len), **grown;
-
-    if (line == NULL)
-        return;
-    grown = realloc(x->errs->msgs, (x->errs->n + 1) * sizeof(*grown));
-    if (grown == NULL) {
-        free(line);
-        return;
-    }
-    snprintf(line, len, "%s: %s", path, msg);
-    x->errs->msgs = grown;
-    x->errs->msgs[x->errs->n++] = line;
-}
-
-static void report(struct ctx *x, const char *path, const char *fmt, ...)
-{
-    char msg[512];
-    va_list ap;
-
-    x->n++;
-    if (x->errs == NULL || x->n_listed >= BRIDGE_CONFIG_MAX_ERRORS)
-        return;
-    x->n_listed++;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    append(x, path, msg);
-}
-
-static void finish_report(struct ctx *x)
-{
-    char msg[64];
-
-    if (x->errs == NULL || x->n <= x->n_listed)
-        return;
-    snprintf(msg, sizeof(msg), "%zu more errors not listed", x->n - x->n_listed);
-    append(x, "$", msg);
-}
-
-static void check_keys(struct ctx *x, json_object *obj, const char *path, const char *const *known)
-{
-    json_object_object_foreach(obj, key, val)
-    {
-        size_t i;
-        bool ok = false;
-
-        (void)val;
-        for (i = 0; known[i]; i++)
-            ok = ok || strcmp(key, known[i]) == 0;
-        if (!ok)
-            report(x, path, "unknown key \"%s\"", key);
-    }
-}
-
-static json_object *get_object(struct ctx *x, json_object *obj, const char *key, const char *path)
-{
-    json_object *v;
-
-    if (!json_object_object_get_ex(obj, key, &v))
-        return NULL;
-    if (!json_object_is_type(v, json_type_object)) {
-        report(x, path, "must be an object");
-        return NULL;
-    }
-    return v;
-}
-
-/* *out: copy of the non-empty string at key, NULL when absent or wrong (then reported). */
-static void get_string(struct ctx *x, json_object *obj, const char *key, const char *path,
-                       char **out)
-{
-    json_object *v;
-
-    *out = NULL;
-    if (!json_object_object_get_ex(obj, key, &v))
-        return;
-    if (!json_object_is_type(v, json_type_string) || json_object_get_string_len(v) == 0) {
-        report(x, path, "must be a non-empty string");
-        return;
-    }
-    /* C strings end at the first NUL: "a\u0000b" would silently become "a". */
-    if (strlen(json_object_get_string(v)) != (size_t)json_object_get_string_len(v)) {
-        report(x, path, "must not contain NUL characters");
-        return;
-    }
-    *out = strdup(json_object_get_string(v));
-    if (*out == NULL)
-        report(x, path, "out of memory");
-}
-
-/*
- * *out = the integer at key when it lies in [min, max]; unchanged when absent. JSON Schema's
- * "integer" is a number without a fractional part, so 1e3 and 8192.0 count as integers too
- * (json-c parses them as doubles).
- */
-static void get_uint(struct ctx *x, json_object *obj, const char *key, const char *path,
-                     uint64_t min, uint64_t max, uint64_t *out)
-{
-    json_object *v;
-    bool ok = false;
-    uint64_t n = 0;
-
-    if (!json_object_object_get_ex(obj, key, &v))
-        return;
-    if (json_object_is_type(v, json_type_int)) {
-        int64_t i = json_object_get_int64(v);
-
-        ok = i >= 0;
-        n = (uint64_t)i;
-    } else if (json_object_is_type(v, json_type_double)) {
-        double d = json_object_get_double(v);
-
-        /* NaN and infinities fail the comparisons; the cast is done only within range. */
-        ok = d >= 0 && d <= (double)max && (double)(uint64_t)d == d;
-        n = ok ? (uint64_t)d : 0;
-    }
-    if (!ok || n < min || n > max) {
-        report(x, path, "must be an integer between %llu and %llu", (unsigned long long)min,
-               (unsigned long long)max);
-        return;
-    }
-    *out = n;
-}
-
-static char *join_path(const char *dir, const char *file)
-{
-    size_t len;
-    char *p;
-
-    if (file[0] == '/')
-        return strdup(file);
-    len = strlen(dir) + strlen(file) + 2;
-    p = malloc(len);
-    if (p)
-        snprintf(p, len, "%s%s%s", dir, dir[strlen(dir) - 1] == '/' ? "" : "/", file);
-    return p;
-}
-
-static void parse_broker(struct ctx *x, json_object *doc, struct bridge_config *cfg)
+static void parse_broker(struct bridge_config_ctx *x, json_object *doc, struct bridge_config *cfg)
 {
     static const char *const keys[] = {"host",  "port",       "client_id", "keepalive_s",
                                        "token", "token_file", NULL};
-    json_object *b = get_object(x, doc, "broker", "$.broker");
+    json_object *b = bridge_config__get_object(x, doc, "broker", "$.broker");
     uint64_t port = 1883, ka = 30;
     char *token_file = NULL, err[320];
 
@@ -183,52 +30,55 @@ static void parse_broker(struct ctx *x, json_object *doc, struct bridge_config *
     cfg->broker_keepalive_s = (int)ka;
     if (b == NULL) {
         if (!json_object_object_get_ex(doc, "broker", NULL))
-            report(x, "$.broker", "required (with token or token_file)");
+            bridge_config__report(x, "$.broker", "required (with token or token_file)");
         return;
     }
-    check_keys(x, b, "$.broker", keys);
-    get_string(x, b, "host", "$.broker.host", &cfg->broker_host);
+    bridge_config__check_keys(x, b, "$.broker", keys);
+    bridge_config__get_string(x, b, "host", "$.broker.host", &cfg->broker_host);
     if (cfg->broker_host && !bridge_config__ip_or_localhost(cfg->broker_host, true))
-        report(x, "$.broker.host", "must be an IP address or localhost");
-    get_uint(x, b, "port", "$.broker.port", 1, 65535, &port);
-    get_uint(x, b, "keepalive_s", "$.broker.keepalive_s", 5, 3600, &ka);
-    get_string(x, b, "client_id", "$.broker.client_id", &cfg->broker_client_id);
-    get_string(x, b, "token", "$.broker.token", &cfg->broker_token);
-    get_string(x, b, "token_file", "$.broker.token_file", &token_file);
+        bridge_config__report(x, "$.broker.host", "must be an IP address or localhost");
+    bridge_config__get_uint(x, b, "port", "$.broker.port", 1, 65535, &port);
+    bridge_config__get_uint(x, b, "keepalive_s", "$.broker.keepalive_s", 5, 3600, &ka);
+    bridge_config__get_string(x, b, "client_id", "$.broker.client_id", &cfg->broker_client_id);
+    bridge_config__get_string(x, b, "token", "$.broker.token", &cfg->broker_token);
+    bridge_config__get_string(x, b, "token_file", "$.broker.token_file", &token_file);
     cfg->broker_port = (int)port;
     cfg->broker_keepalive_s = (int)ka;
     if (json_object_object_get_ex(b, "token", NULL) &&
         json_object_object_get_ex(b, "token_file", NULL))
-        report(x, "$.broker", "give token or token_file, not both");
+        bridge_config__report(x, "$.broker", "give token or token_file, not both");
     else if (!json_object_object_get_ex(b, "token", NULL) &&
              !json_object_object_get_ex(b, "token_file", NULL))
-        report(x, "$.broker", "token or token_file is required");
+        bridge_config__report(x, "$.broker", "token or token_file is required");
     else if (token_file) {
         /* Read now so that a missing or empty file fails at start, not at the first connect. */
-        cfg->broker_token_file = join_path(x->dir, token_file);
+        cfg->broker_token_file = bridge_config__join_path(x->dir, token_file);
         if (cfg->broker_token_file == NULL)
-            report(x, "$.broker.token_file", "out of memory");
+            bridge_config__report(x, "$.broker.token_file", "out of memory");
         else if (bridge_config_read_token(cfg, &cfg->broker_token, err, sizeof(err)) != 0)
-            report(x, "$.broker.token_file", "%s", err);
+            bridge_config__report(x, "$.broker.token_file", "%s", err);
     }
     free(token_file);
 }
 
-static void parse_limits(struct ctx *x, json_object *doc, struct bridge_config *cfg)
+static void parse_limits(struct bridge_config_ctx *x, json_object *doc, struct bridge_config *cfg)
 {
     static const char *const keys[] = {"max_connections", "max_header_bytes", "max_body_bytes",
                                        "send_queue_bytes", NULL};
-    json_object *l = get_object(x, doc, "limits", "$.limits");
+    json_object *l = bridge_config__get_object(x, doc, "limits", "$.limits");
     uint64_t mc = 20000, mh = 8192, mb = 65536, sq = 1024 * 1024;
 
     if (l) {
-        check_keys(x, l, "$.limits", keys);
-        get_uint(x, l, "max_connections", "$.limits.max_connections", 1, 1000000, &mc);
+        bridge_config__check_keys(x, l, "$.limits", keys);
+        bridge_config__get_uint(x, l, "max_connections", "$.limits.max_connections", 1, 1000000,
+                                &mc);
         /* 65535, not 64 KiB: lws keeps its header buffer size in an unsigned short. */
-        get_uint(x, l, "max_header_bytes", "$.limits.max_header_bytes", 1024, 65535, &mh);
-        get_uint(x, l, "max_body_bytes", "$.limits.max_body_bytes", 1024, 16 * 1024 * 1024, &mb);
-        get_uint(x, l, "send_queue_bytes", "$.limits.send_queue_bytes", 4096, 64 * 1024 * 1024,
-                 &sq);
+        bridge_config__get_uint(x, l, "max_header_bytes", "$.limits.max_header_bytes", 1024, 65535,
+                                &mh);
+        bridge_config__get_uint(x, l, "max_body_bytes", "$.limits.max_body_bytes", 1024,
+                                16 * 1024 * 1024, &mb);
+        bridge_config__get_uint(x, l, "send_queue_bytes", "$.limits.send_queue_bytes", 4096,
+                                64 * 1024 * 1024, &sq);
     }
     cfg->limits.max_connections = mc;
     cfg->limits.max_header_bytes = mh;
@@ -236,7 +86,8 @@ static void parse_limits(struct ctx *x, json_object *doc, struct bridge_config *
     cfg->limits.send_queue_bytes = sq;
 }
 
-static void parse_route(struct ctx *x, json_object *r, const char *path, struct bridge_config *cfg)
+static void parse_route(struct bridge_config_ctx *x, json_object *r, const char *path,
+                        struct bridge_config *cfg)
 {
     static const char *const keys[] = {"path", "tenant", "stream", NULL};
     struct bridge_sse_route *rt = &cfg->sse.routes[cfg->sse.n_routes];
@@ -244,45 +95,46 @@ static void parse_route(struct ctx *x, json_object *r, const char *path, struct 
     size_t j;
 
     cfg->sse.n_routes++;
-    check_keys(x, r, path, keys);
+    bridge_config__check_keys(x, r, path, keys);
     snprintf(sub, sizeof(sub), "%s.path", path);
-    get_string(x, r, "path", sub, &rt->path);
+    bridge_config__get_string(x, r, "path", sub, &rt->path);
     snprintf(sub, sizeof(sub), "%s.tenant", path);
-    get_string(x, r, "tenant", sub, &rt->tenant);
+    bridge_config__get_string(x, r, "tenant", sub, &rt->tenant);
     if (rt->tenant && !bridge_config__id(rt->tenant))
-        report(x, sub, "must be 1..128 of [A-Za-z0-9._-]");
+        bridge_config__report(x, sub, "must be 1..128 of [A-Za-z0-9._-]");
     snprintf(sub, sizeof(sub), "%s.stream", path);
-    get_string(x, r, "stream", sub, &rt->stream);
+    bridge_config__get_string(x, r, "stream", sub, &rt->stream);
     if (rt->stream && !bridge_config__id(rt->stream))
-        report(x, sub, "must be 1..128 of [A-Za-z0-9._-]");
+        bridge_config__report(x, sub, "must be 1..128 of [A-Za-z0-9._-]");
     if (!json_object_object_get_ex(r, "path", NULL) ||
         !json_object_object_get_ex(r, "tenant", NULL) ||
         !json_object_object_get_ex(r, "stream", NULL))
-        report(x, path, "path, tenant and stream are required");
+        bridge_config__report(x, path, "path, tenant and stream are required");
     if (rt->path == NULL)
         return;
     if (!bridge_config__route_path(rt->path) || bridge_config__reserved_path(rt->path))
-        report(x, path,
-               "path must start with '/', hold no '?', '#', space or control character, and "
-               "not be one of the bridge's own paths (/, /healthz, /metrics, /index.html, "
-               "/stream/, /api/, /socket.io/, /.well-known/)");
+        bridge_config__report(
+            x, path,
+            "path must start with '/', hold no '?', '#', space or control character, and "
+            "not be one of the bridge's own paths (/, /healthz, /metrics, /index.html, "
+            "/stream/, /api/, /socket.io/, /.well-known/)");
     for (j = 0; j + 1 < cfg->sse.n_routes; j++)
         if (cfg->sse.routes[j].path && strcmp(cfg->sse.routes[j].path, rt->path) == 0)
-            report(x, path, "path \"%s\" appears twice", rt->path);
+            bridge_config__report(x, path, "path \"%s\" appears twice", rt->path);
 }
 
-static void parse_routes(struct ctx *x, json_object *arr, struct bridge_config *cfg)
+static void parse_routes(struct bridge_config_ctx *x, json_object *arr, struct bridge_config *cfg)
 {
     size_t n, i;
 
     if (!json_object_is_type(arr, json_type_array)) {
-        report(x, "$.sse.routes", "must be an array");
+        bridge_config__report(x, "$.sse.routes", "must be an array");
         return;
     }
     n = json_object_array_length(arr);
     cfg->sse.routes = calloc(n ? n : 1, sizeof(*cfg->sse.routes));
     if (cfg->sse.routes == NULL) {
-        report(x, "$.sse.routes", "out of memory");
+        bridge_config__report(x, "$.sse.routes", "out of memory");
         return;
     }
     for (i = 0; i < n; i++) {
@@ -291,27 +143,28 @@ static void parse_routes(struct ctx *x, json_object *arr, struct bridge_config *
 
         snprintf(path, sizeof(path), "$.sse.routes[%zu]", i);
         if (!json_object_is_type(r, json_type_object))
-            report(x, path, "must be an object");
+            bridge_config__report(x, path, "must be an object");
         else
             parse_route(x, r, path, cfg);
     }
 }
 
-static void parse_sse(struct ctx *x, json_object *doc, struct bridge_config *cfg)
+static void parse_sse(struct bridge_config_ctx *x, json_object *doc, struct bridge_config *cfg)
 {
     static const char *const keys[] = {
         "heartbeat_ms",     "retry_ms", "coalesce_ms", "replay_max_events",
         "replay_max_age_s", "routes",   NULL};
-    json_object *s = get_object(x, doc, "sse", "$.sse"), *routes;
+    json_object *s = bridge_config__get_object(x, doc, "sse", "$.sse"), *routes;
     uint64_t hb = 15000, retry = 3000, co = 5, rme = 1000, rma = 300;
 
     if (s) {
-        check_keys(x, s, "$.sse", keys);
-        get_uint(x, s, "heartbeat_ms", "$.sse.heartbeat_ms", 100, 300000, &hb);
-        get_uint(x, s, "retry_ms", "$.sse.retry_ms", 0, 600000, &retry);
-        get_uint(x, s, "coalesce_ms", "$.sse.coalesce_ms", 0, 100, &co);
-        get_uint(x, s, "replay_max_events", "$.sse.replay_max_events", 0, 100000, &rme);
-        get_uint(x, s, "replay_max_age_s", "$.sse.replay_max_age_s", 0, 86400, &rma);
+        bridge_config__check_keys(x, s, "$.sse", keys);
+        bridge_config__get_uint(x, s, "heartbeat_ms", "$.sse.heartbeat_ms", 100, 300000, &hb);
+        bridge_config__get_uint(x, s, "retry_ms", "$.sse.retry_ms", 0, 600000, &retry);
+        bridge_config__get_uint(x, s, "coalesce_ms", "$.sse.coalesce_ms", 0, 100, &co);
+        bridge_config__get_uint(x, s, "replay_max_events", "$.sse.replay_max_events", 0, 100000,
+                                &rme);
+        bridge_config__get_uint(x, s, "replay_max_age_s", "$.sse.replay_max_age_s", 0, 86400, &rma);
         if (json_object_object_get_ex(s, "routes", &routes))
             parse_routes(x, routes, cfg);
     }
@@ -322,18 +175,18 @@ static void parse_sse(struct ctx *x, json_object *doc, struct bridge_config *cfg
     cfg->sse.replay_max_age_s = (unsigned)rma;
 }
 
-static void parse_origins(struct ctx *x, json_object *arr, struct bridge_config *cfg)
+static void parse_origins(struct bridge_config_ctx *x, json_object *arr, struct bridge_config *cfg)
 {
     size_t n, i;
 
     if (!json_object_is_type(arr, json_type_array)) {
-        report(x, "$.socketio.cors_origins", "must be an array");
+        bridge_config__report(x, "$.socketio.cors_origins", "must be an array");
         return;
     }
     n = json_object_array_length(arr);
     cfg->socketio.cors_origins = calloc(n ? n : 1, sizeof(char *));
     if (cfg->socketio.cors_origins == NULL) {
-        report(x, "$.socketio.cors_origins", "out of memory");
+        bridge_config__report(x, "$.socketio.cors_origins", "out of memory");
         return;
     }
     for (i = 0; i < n; i++) {
@@ -346,47 +199,53 @@ static void parse_origins(struct ctx *x, json_object *arr, struct bridge_config 
         if (!json_object_is_type(o, json_type_string) ||
             (strcmp(v, "*") != 0 &&
              (!bridge_config__public_url(v) || strchr(strstr(v, "://") + 3, '/') != NULL))) {
-            report(x, path, "must be \"*\" or an origin such as \"https://app.example\"");
+            bridge_config__report(x, path,
+                                  "must be \"*\" or an origin such as \"https://app.example\"");
             continue;
         }
         cfg->socketio.cors_origins[cfg->socketio.n_cors_origins] = strdup(v);
         if (cfg->socketio.cors_origins[cfg->socketio.n_cors_origins] == NULL)
-            report(x, path, "out of memory");
+            bridge_config__report(x, path, "out of memory");
         else
             cfg->socketio.n_cors_origins++;
     }
 }
 
-static void parse_socketio(struct ctx *x, json_object *doc, struct bridge_config *cfg)
+static void parse_socketio(struct bridge_config_ctx *x, json_object *doc, struct bridge_config *cfg)
 {
     static const char *const keys[] = {"enabled",      "ping_interval_ms",   "ping_timeout_ms",
                                        "max_payload",  "connect_timeout_ms", "recovery_window_s",
                                        "cors_origins", "client_script",      NULL};
-    json_object *s = get_object(x, doc, "socketio", "$.socketio"), *v;
+    json_object *s = bridge_config__get_object(x, doc, "socketio", "$.socketio"), *v;
     uint64_t pi = 25000, pt = 20000, mp = 1000000, ct = 45000, rw = 120;
     char *script = NULL;
 
     cfg->socketio.enabled = true;
     if (s) {
-        check_keys(x, s, "$.socketio", keys);
+        bridge_config__check_keys(x, s, "$.socketio", keys);
         if (json_object_object_get_ex(s, "enabled", &v)) {
             if (json_object_is_type(v, json_type_boolean))
                 cfg->socketio.enabled = json_object_get_boolean(v);
             else
-                report(x, "$.socketio.enabled", "must be a boolean");
+                bridge_config__report(x, "$.socketio.enabled", "must be a boolean");
         }
-        get_uint(x, s, "ping_interval_ms", "$.socketio.ping_interval_ms", 50, 600000, &pi);
-        get_uint(x, s, "ping_timeout_ms", "$.socketio.ping_timeout_ms", 50, 600000, &pt);
-        get_uint(x, s, "max_payload", "$.socketio.max_payload", 1024, 100000000, &mp);
-        get_uint(x, s, "connect_timeout_ms", "$.socketio.connect_timeout_ms", 100, 600000, &ct);
-        get_uint(x, s, "recovery_window_s", "$.socketio.recovery_window_s", 0, 86400, &rw);
+        bridge_config__get_uint(x, s, "ping_interval_ms", "$.socketio.ping_interval_ms", 50, 600000,
+                                &pi);
+        bridge_config__get_uint(x, s, "ping_timeout_ms", "$.socketio.ping_timeout_ms", 50, 600000,
+                                &pt);
+        bridge_config__get_uint(x, s, "max_payload", "$.socketio.max_payload", 1024, 100000000,
+                                &mp);
+        bridge_config__get_uint(x, s, "connect_timeout_ms", "$.socketio.connect_timeout_ms", 100,
+                                600000, &ct);
+        bridge_config__get_uint(x, s, "recovery_window_s", "$.socketio.recovery_window_s", 0, 86400,
+                                &rw);
         if (json_object_object_get_ex(s, "cors_origins", &v))
             parse_origins(x, v, cfg);
-        get_string(x, s, "client_script", "$.socketio.client_script", &script);
+        bridge_config__get_string(x, s, "client_script", "$.socketio.client_script", &script);
         if (script) {
-            cfg->socketio.client_script = join_path(x->dir, script);
+            cfg->socketio.client_script = bridge_config__join_path(x->dir, script);
             if (cfg->socketio.client_script == NULL)
-                report(x, "$.socketio.client_script", "out of memory");
+                bridge_config__report(x, "$.socketio.client_script", "out of memory");
             free(script);
         }
     }
@@ -397,25 +256,25 @@ static void parse_socketio(struct ctx *x, json_object *doc, struct bridge_config
     cfg->socketio.recovery_window_s = (unsigned)rw;
 }
 
-static void parse_outbound(struct ctx *x, json_object *doc, struct bridge_config *cfg)
+static void parse_outbound(struct bridge_config_ctx *x, json_object *doc, struct bridge_config *cfg)
 {
     static const char *const keys[] = {"allow", NULL};
-    json_object *o = get_object(x, doc, "outbound", "$.outbound"), *allow;
+    json_object *o = bridge_config__get_object(x, doc, "outbound", "$.outbound"), *allow;
     size_t n, i;
 
     if (o == NULL)
         return;
-    check_keys(x, o, "$.outbound", keys);
+    bridge_config__check_keys(x, o, "$.outbound", keys);
     if (!json_object_object_get_ex(o, "allow", &allow))
         return;
     if (!json_object_is_type(allow, json_type_array)) {
-        report(x, "$.outbound.allow", "must be an array of CIDR ranges");
+        bridge_config__report(x, "$.outbound.allow", "must be an array of CIDR ranges");
         return;
     }
     n = json_object_array_length(allow);
     cfg->outbound_allow = calloc(n ? n : 1, sizeof(char *));
     if (cfg->outbound_allow == NULL) {
-        report(x, "$.outbound.allow", "out of memory");
+        bridge_config__report(x, "$.outbound.allow", "out of memory");
         return;
     }
     for (i = 0; i < n; i++) {
@@ -425,14 +284,15 @@ static void parse_outbound(struct ctx *x, json_object *doc, struct bridge_config
         snprintf(path, sizeof(path), "$.outbound.allow[%zu]", i);
         if (!json_object_is_type(v, json_type_string) ||
             !bridge_config__cidr(json_object_get_string(v))) {
-            report(x, path,
-                   "must be a CIDR range such as \"127.0.0.0/8\" or \"::1/128\" (prefix "
-                   "0..32 for IPv4, 0..128 for IPv6)");
+            bridge_config__report(
+                x, path,
+                "must be a CIDR range such as \"127.0.0.0/8\" or \"::1/128\" (prefix "
+                "0..32 for IPv4, 0..128 for IPv6)");
             continue;
         }
         cfg->outbound_allow[cfg->n_outbound_allow] = strdup(json_object_get_string(v));
         if (cfg->outbound_allow[cfg->n_outbound_allow] == NULL)
-            report(x, path, "out of memory");
+            bridge_config__report(x, path, "out of memory");
         else
             cfg->n_outbound_allow++;
     }
@@ -442,19 +302,19 @@ static void parse_outbound(struct ctx *x, json_object *doc, struct bridge_config
  * "sqlite::memory:", "sqlite:///absolute.db", or "sqlite://relative.db", which is relative to
  * bridge.json like every other path in it and becomes "sqlite:///<dir>/relative.db".
  */
-static void parse_store(struct ctx *x, json_object *doc, struct bridge_config *cfg)
+static void parse_store(struct bridge_config_ctx *x, json_object *doc, struct bridge_config *cfg)
 {
     const char *file = "mqpush.db";
     char *url = NULL, *abs;
     size_t len;
 
-    get_string(x, doc, "store", "$.store", &url);
+    bridge_config__get_string(x, doc, "store", "$.store", &url);
     if (url) {
         const unsigned char *c;
 
         for (c = (const unsigned char *)url; *c; c++)
             if (*c < 0x20 || *c == 0x7f) {
-                report(x, "$.store", "must not hold control characters");
+                bridge_config__report(x, "$.store", "must not hold control characters");
                 free(url);
                 return;
             }
@@ -464,12 +324,13 @@ static void parse_store(struct ctx *x, json_object *doc, struct bridge_config *c
             return;
         }
         if (strncmp(url, "sqlite:", 7) != 0) {
-            report(x, "$.store", "unknown store \"%s\" (this build has sqlite:)", url);
+            bridge_config__report(x, "$.store", "unknown store \"%s\" (this build has sqlite:)",
+                                  url);
             free(url);
             return;
         }
         if (strncmp(url, "sqlite://", 9) != 0 || url[9] == '\0' || url[9] == '/') {
-            report(x, "$.store", "must be sqlite://<path> or sqlite::memory:");
+            bridge_config__report(x, "$.store", "must be sqlite://<path> or sqlite::memory:");
             free(url);
             return;
         }
@@ -477,39 +338,40 @@ static void parse_store(struct ctx *x, json_object *doc, struct bridge_config *c
     } else if (json_object_object_get_ex(doc, "store", NULL)) {
         return; /* wrong type, reported */
     }
-    abs = join_path(x->dir, file);
+    abs = bridge_config__join_path(x->dir, file);
     len = abs ? strlen(abs) + 10 : 0;
     cfg->store_url = abs ? malloc(len) : NULL;
     if (cfg->store_url)
         snprintf(cfg->store_url, len, "sqlite://%s", abs);
     else
-        report(x, "$.store", "out of memory");
+        bridge_config__report(x, "$.store", "out of memory");
     free(abs);
     free(url);
 }
 
-static void parse_listen_and_url(struct ctx *x, json_object *doc, struct bridge_config *cfg)
+static void parse_listen_and_url(struct bridge_config_ctx *x, json_object *doc,
+                                 struct bridge_config *cfg)
 {
     char *listen = NULL;
 
-    get_string(x, doc, "listen", "$.listen", &listen);
+    bridge_config__get_string(x, doc, "listen", "$.listen", &listen);
     if (listen) {
         char host[64];
         const char *why = bridge_config__listen(listen, host, sizeof(host), &cfg->listen_port);
 
         if (why) {
-            report(x, "$.listen", "%s", why);
+            bridge_config__report(x, "$.listen", "%s", why);
         } else {
             /* lws binds an interface name or an address, not a host name. */
             cfg->listen_host = strdup(strcmp(host, "localhost") == 0 ? "127.0.0.1" : host);
             if (cfg->listen_host == NULL)
-                report(x, "$.listen", "out of memory");
+                bridge_config__report(x, "$.listen", "out of memory");
         }
     } else if (!json_object_object_get_ex(doc, "listen", NULL))
-        report(x, "$.listen", "required, e.g. \"127.0.0.1:8080\"");
-    get_string(x, doc, "public_url", "$.public_url", &cfg->public_url);
+        bridge_config__report(x, "$.listen", "required, e.g. \"127.0.0.1:8080\"");
+    bridge_config__get_string(x, doc, "public_url", "$.public_url", &cfg->public_url);
     if (cfg->public_url && !bridge_config__public_url(cfg->public_url))
-        report(x, "$.public_url", "must be an http or https URL with a host");
+        bridge_config__report(x, "$.public_url", "must be an http or https URL with a host");
     if (!json_object_object_get_ex(doc, "public_url", NULL) && listen && cfg->listen_host) {
         size_t len = strlen(listen) + 8;
 
@@ -517,33 +379,34 @@ static void parse_listen_and_url(struct ctx *x, json_object *doc, struct bridge_
         if (cfg->public_url)
             snprintf(cfg->public_url, len, "http://%s", listen);
         else
-            report(x, "$.public_url", "out of memory");
+            bridge_config__report(x, "$.public_url", "out of memory");
     }
     free(listen);
 }
 
-static void parse_doc(struct ctx *x, json_object *doc, struct bridge_config *cfg)
+static void parse_doc(struct bridge_config_ctx *x, json_object *doc, struct bridge_config *cfg)
 {
     static const char *const keys[] = {
         "$schema", "listen", "public_url", "broker", "streams_file", "store",       "outbound",
         "limits",  "sse",    "socketio",   "ssf",    "webpush",      "unifiedpush", NULL};
-    static const char *const channels[] = {"ssf", "webpush", "unifiedpush"};
+    static const char *const channels[] = {"ssf", "unifiedpush"};
     json_object *v;
     char *streams = NULL;
     size_t i;
 
-    check_keys(x, doc, "$", keys);
+    bridge_config__check_keys(x, doc, "$", keys);
     if (json_object_object_get_ex(doc, "$schema", &v) && !json_object_is_type(v, json_type_string))
-        report(x, "$.$schema", "must be a string");
+        bridge_config__report(x, "$.$schema", "must be a string");
     parse_listen_and_url(x, doc, cfg);
     parse_broker(x, doc, cfg);
-    get_string(x, doc, "streams_file", "$.streams_file", &streams);
+    bridge_config__get_string(x, doc, "streams_file", "$.streams_file", &streams);
     if (streams) {
-        cfg->streams_file = join_path(x->dir, streams);
+        cfg->streams_file = bridge_config__join_path(x->dir, streams);
         if (cfg->streams_file == NULL)
-            report(x, "$.streams_file", "out of memory");
+            bridge_config__report(x, "$.streams_file", "out of memory");
     } else if (!json_object_object_get_ex(doc, "streams_file", NULL)) {
-        report(x, "$.streams_file", "required: the streams file the plugin reads too");
+        bridge_config__report(x, "$.streams_file",
+                              "required: the streams file the plugin reads too");
     }
     free(streams);
     parse_store(x, doc, cfg);
@@ -551,19 +414,20 @@ static void parse_doc(struct ctx *x, json_object *doc, struct bridge_config *cfg
     parse_limits(x, doc, cfg);
     parse_sse(x, doc, cfg);
     parse_socketio(x, doc, cfg);
+    bridge_config__webpush(x, doc, cfg);
     /* Channel sections: objects, read by their channels from cfg->doc. */
     for (i = 0; i < sizeof(channels) / sizeof(channels[0]); i++) {
         char path[32];
 
         snprintf(path, sizeof(path), "$.%s", channels[i]);
-        get_object(x, doc, channels[i], path);
+        bridge_config__get_object(x, doc, channels[i], path);
     }
     if (cfg->broker_host == NULL)
         cfg->broker_host = strdup("127.0.0.1");
     if (cfg->broker_client_id == NULL)
         cfg->broker_client_id = strdup("mqpush-bridge");
     if (cfg->broker_host == NULL || cfg->broker_client_id == NULL)
-        report(x, "$.broker", "out of memory");
+        bridge_config__report(x, "$.broker", "out of memory");
 }
 
 int bridge_config_read_token(const struct bridge_config *cfg, char **out, char *err, size_t errlen)
@@ -628,7 +492,7 @@ static char *config_dir(const char *path)
 
 int bridge_config_load(const char *path, struct bridge_config **out, struct mqp_errors *errs)
 {
-    struct ctx x = {errs, 0, 0, NULL};
+    struct bridge_config_ctx x = {errs, 0, 0, NULL};
     struct bridge_config *cfg = calloc(1, sizeof(*cfg));
     char err[320], *buf = NULL, *dir = NULL;
     size_t len = 0;
@@ -637,32 +501,33 @@ int bridge_config_load(const char *path, struct bridge_config **out, struct mqp_
 
     *out = NULL;
     if (cfg == NULL) {
-        report(&x, "$", "out of memory");
+        bridge_config__report(&x, "$", "out of memory");
         goto out;
     }
     buf = bridge_config__read_file(path, BRIDGE_CONFIG_MAX_BYTES, &len, err, sizeof(err));
     if (buf == NULL) {
-        report(&x, "$", "%s", err);
+        bridge_config__report(&x, "$", "%s", err);
         goto out;
     }
     dir = config_dir(path);
     if (dir == NULL) {
-        report(&x, "$", "cannot resolve the directory of %s: %s", path, strerror(errno));
+        bridge_config__report(&x, "$", "cannot resolve the directory of %s: %s", path,
+                              strerror(errno));
         goto out;
     }
     x.dir = dir;
     doc = bridge_config__parse_json(buf, len, err, sizeof(err));
     if (doc == NULL) {
-        report(&x, "$", "%s", err);
+        bridge_config__report(&x, "$", "%s", err);
         goto out;
     }
     if (!json_object_is_type(doc, json_type_object)) {
-        report(&x, "$", "must be an object");
+        bridge_config__report(&x, "$", "must be an object");
         goto out;
     }
     cfg->path = strdup(path);
     if (cfg->path == NULL)
-        report(&x, "$", "out of memory");
+        bridge_config__report(&x, "$", "out of memory");
     parse_doc(&x, doc, cfg);
     if (x.n > 0)
         goto out;
@@ -672,7 +537,7 @@ int bridge_config_load(const char *path, struct bridge_config **out, struct mqp_
     cfg = NULL;
     rc = 0;
 out:
-    finish_report(&x);
+    bridge_config__finish_report(&x);
     json_object_put(doc);
     free(buf);
     free(dir);
@@ -709,6 +574,7 @@ void bridge_config_free(struct bridge_config *cfg)
         free(cfg->socketio.cors_origins[i]);
     free(cfg->socketio.cors_origins);
     free(cfg->socketio.client_script);
+    bridge_config__webpush_free(cfg);
     free(cfg->path);
     json_object_put(cfg->doc);
     free(cfg);

@@ -17,6 +17,16 @@ struct bridge_sse_route {
     char *stream;
 };
 
+/* A stream whose events are also sent by Web Push ("webpush.streams"). */
+struct bridge_webpush_stream {
+    char *tenant;
+    char *stream;
+    bool is_default;  /* the tenant's stream for subscriptions that name none */
+    unsigned ttl_s;   /* TTL header (RFC 8030 5.2) */
+    char *urgency;    /* "very-low", "low", "normal", "high" (RFC 8030 5.3) */
+    char *topic_path; /* event path whose value collapses messages (RFC 8030 5.4), or NULL */
+};
+
 struct bridge_config {
     char *listen_host; /* from "listen": "127.0.0.1:8080" (also "[::1]:8080") */
     int listen_port;
@@ -57,6 +67,22 @@ struct bridge_config {
         size_t n_cors_origins;
         char *client_script; /* absolute path, or NULL */
     } socketio;
+    struct {
+        bool enabled;             /* default: true when the section is present */
+        char *subject;            /* VAPID "sub": mailto: or https: URL, required */
+        unsigned jwt_ttl_s;       /* VAPID JWT lifetime, 60 .. 86400, default 43200 */
+        unsigned rotate_period_s; /* rotate the VAPID key this often; 0 never (default) */
+        unsigned ttl_s;           /* default TTL, 0 .. 2419200, default 86400 */
+        char *urgency;            /* default "normal" */
+        unsigned padding;         /* bytes of padding per message, default 0 */
+        bool expire_with_token;   /* abandon a subscription when its token expires */
+        unsigned max_per_user;    /* subscriptions per (tenant, sub), default 20 */
+        unsigned max_inflight;    /* concurrent requests, default 256 */
+        unsigned retry_min_ms;    /* first retry delay, default 1000 */
+        unsigned retry_max_ms;    /* cap of the backoff, default 300000 */
+        struct bridge_webpush_stream *streams;
+        size_t n_streams;
+    } webpush;
     char *path;       /* the file loaded */
     json_object *doc; /* the whole document, for channel sections added later */
 };

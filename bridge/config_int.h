@@ -10,6 +10,47 @@
 #include <stddef.h>
 #include <json-c/json.h>
 
+#include <stdint.h>
+#include "core/config.h" /* struct mqp_errors */
+
+struct bridge_config;
+
+/* One load of bridge.json: where problems go. */
+struct bridge_config_ctx {
+    struct mqp_errors *errs;
+    size_t n;        /* problems found */
+    size_t n_listed; /* of which appended to errs */
+    const char *dir; /* absolute directory of bridge.json, for relative paths */
+};
+
+/* Record "<path>: <message>" (only counted past the first 100; see finish_report). */
+void bridge_config__report(struct bridge_config_ctx *x, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Append "$: N more errors not listed" when some were only counted. */
+void bridge_config__finish_report(struct bridge_config_ctx *x);
+/* Report every key of obj that is not in known (NULL-terminated). */
+void bridge_config__check_keys(struct bridge_config_ctx *x, json_object *obj, const char *path,
+                               const char *const *known);
+/* The object at key (borrowed), NULL when absent or not an object (then reported). */
+json_object *bridge_config__get_object(struct bridge_config_ctx *x, json_object *obj,
+                                       const char *key, const char *path);
+/* *out: copy of the non-empty string at key (caller frees), NULL when absent or wrong. */
+void bridge_config__get_string(struct bridge_config_ctx *x, json_object *obj, const char *key,
+                               const char *path, char **out);
+/* *out = the integer at key when it lies in [min, max]; unchanged when absent or wrong. */
+void bridge_config__get_uint(struct bridge_config_ctx *x, json_object *obj, const char *key,
+                             const char *path, uint64_t min, uint64_t max, uint64_t *out);
+/* *out = the boolean at key; unchanged when absent or wrong. */
+void bridge_config__get_bool(struct bridge_config_ctx *x, json_object *obj, const char *key,
+                             const char *path, bool *out);
+/* file resolved against dir (absolute files unchanged); caller frees; NULL when out of memory. */
+char *bridge_config__join_path(const char *dir, const char *file);
+
+/* The "webpush" section (config_webpush.c). */
+void bridge_config__webpush(struct bridge_config_ctx *x, json_object *doc,
+                            struct bridge_config *cfg);
+void bridge_config__webpush_free(struct bridge_config *cfg);
+
 /* Decimal digits only: no sign, spaces or leading zeros; *out <= max. */
 bool bridge_config__decimal(const char *s, unsigned long max, unsigned long *out);
 

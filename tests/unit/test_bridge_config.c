@@ -188,7 +188,7 @@ static void test_every_key(void **state)
            "\"replay_max_events\":7,\"replay_max_age_s\":1,"
            "\"routes\":[{\"path\":\"/events/client\",\"tenant\":\"t\",\"stream\":\"s\"},"
            "{\"path\":\"/events/other\",\"tenant\":\"T.2\",\"stream\":\"s_-.x\"}]},"
-           "\"socketio\":{},\"ssf\":{\"x\":[1]},\"webpush\":{},\"unifiedpush\":{}}");
+           "\"socketio\":{},\"ssf\":{\"x\":[1]},\"webpush\":{\"subject\":\"mailto:a@example.com\"},\"unifiedpush\":{}}");
     char want[PATH_MAX + 32];
     json_object *ssf, *x;
 

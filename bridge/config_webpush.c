@@ -1,0 +1,182 @@
+/*
+ * bridge.json "webpush": the VAPID identity, delivery defaults and the streams sent by Web
+ * Push. Same rules in schemas/bridge.schema.json.
+ */
+#include "config.h"
+#include "config_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "jsonpath.h"
+#include "webpush/vapid.h"
+
+/* RFC 8030 5.3 */
+static bool urgency_ok(const char *u)
+{
+    return strcmp(u, "very-low") == 0 || strcmp(u, "low") == 0 || strcmp(u, "normal") == 0 ||
+           strcmp(u, "high") == 0;
+}
+
+static void get_urgency(struct bridge_config_ctx *x, json_object *o, const char *path, char **out)
+{
+    char *u = NULL;
+
+    bridge_config__get_string(x, o, "urgency", path, &u);
+    if (u && !urgency_ok(u)) {
+        bridge_config__report(x, path, "must be one of very-low, low, normal, high");
+        free(u);
+        return;
+    }
+    if (u) {
+        free(*out);
+        *out = u;
+    }
+}
+
+static void parse_stream(struct bridge_config_ctx *x, json_object *o, const char *path,
+                         struct bridge_config *cfg)
+{
+    static const char *const keys[] = {"tenant",  "stream", "default", "ttl_s",
+                                       "urgency", "topic",  NULL};
+    struct bridge_webpush_stream *s = &cfg->webpush.streams[cfg->webpush.n_streams];
+    char sub[96];
+    uint64_t ttl = cfg->webpush.ttl_s;
+    size_t i;
+
+    if (!json_object_is_type(o, json_type_object)) {
+        bridge_config__report(x, path, "must be an object");
+        return;
+    }
+    memset(s, 0, sizeof(*s));
+    bridge_config__check_keys(x, o, path, keys);
+    snprintf(sub, sizeof(sub), "%s.tenant", path);
+    bridge_config__get_string(x, o, "tenant", sub, &s->tenant);
+    if (s->tenant == NULL || !bridge_config__id(s->tenant))
+        bridge_config__report(x, sub, "required: a tenant id");
+    snprintf(sub, sizeof(sub), "%s.stream", path);
+    bridge_config__get_string(x, o, "stream", sub, &s->stream);
+    if (s->stream == NULL || !bridge_config__id(s->stream))
+        bridge_config__report(x, sub, "required: a stream id");
+    snprintf(sub, sizeof(sub), "%s.default", path);
+    bridge_config__get_bool(x, o, "default", sub, &s->is_default);
+    snprintf(sub, sizeof(sub), "%s.ttl_s", path);
+    bridge_config__get_uint(x, o, "ttl_s", sub, 0, 2419200, &ttl);
+    s->ttl_s = (unsigned)ttl;
+    s->urgency = strdup(cfg->webpush.urgency ? cfg->webpush.urgency : "normal");
+    snprintf(sub, sizeof(sub), "%s.urgency", path);
+    get_urgency(x, o, sub, &s->urgency);
+    snprintf(sub, sizeof(sub), "%s.topic", path);
+    bridge_config__get_string(x, o, "topic", sub, &s->topic_path);
+    if (s->topic_path) {
+        struct mqp_path *p = NULL;
+        char err[160];
+
+        if (mqp_path_compile(s->topic_path, &p, err, sizeof(err)) != 0)
+            bridge_config__report(x, sub, "%s", err);
+        mqp_path_free(p);
+    }
+    for (i = 0; s->tenant && s->stream && i < cfg->webpush.n_streams; i++) {
+        const struct bridge_webpush_stream *o2 = &cfg->webpush.streams[i];
+
+        if (o2->tenant && o2->stream && strcmp(o2->tenant, s->tenant) == 0) {
+            if (strcmp(o2->stream, s->stream) == 0)
+                bridge_config__report(x, path, "stream %s/%s is listed twice", s->tenant,
+                                      s->stream);
+            else if (o2->is_default && s->is_default)
+                bridge_config__report(x, path, "tenant %s has two default streams", s->tenant);
+        }
+    }
+    cfg->webpush.n_streams++;
+}
+
+void bridge_config__webpush(struct bridge_config_ctx *x, json_object *doc,
+                            struct bridge_config *cfg)
+{
+    static const char *const keys[] = {"enabled",      "subject",
+                                       "jwt_ttl_s",    "rotate_period_s",
+                                       "ttl_s",        "urgency",
+                                       "padding",      "expire_with_token",
+                                       "max_per_user", "max_inflight",
+                                       "retry_min_ms", "retry_max_ms",
+                                       "streams",      NULL};
+    json_object *w = bridge_config__get_object(x, doc, "webpush", "$.webpush"), *arr;
+    uint64_t jwt_ttl = 43200, rotate = 0, ttl = 86400, pad = 0, per_user = 20, inflight = 256,
+             rmin = 1000, rmax = 300000;
+    size_t i, n;
+
+    cfg->webpush.urgency = strdup("normal");
+    if (cfg->webpush.urgency == NULL)
+        bridge_config__report(x, "$.webpush", "out of memory");
+    cfg->webpush.enabled = w != NULL;
+    if (w == NULL)
+        goto out;
+    bridge_config__check_keys(x, w, "$.webpush", keys);
+    bridge_config__get_bool(x, w, "enabled", "$.webpush.enabled", &cfg->webpush.enabled);
+    bridge_config__get_string(x, w, "subject", "$.webpush.subject", &cfg->webpush.subject);
+    if (cfg->webpush.enabled && cfg->webpush.subject == NULL)
+        bridge_config__report(x, "$.webpush.subject",
+                              "required: a mailto: or https: URL push services can reach you "
+                              "at (RFC 8292 2.1)");
+    else if (cfg->webpush.subject && !webpush_vapid_subject_ok(cfg->webpush.subject))
+        bridge_config__report(x, "$.webpush.subject", "must be a mailto: or https: URL");
+    bridge_config__get_uint(x, w, "jwt_ttl_s", "$.webpush.jwt_ttl_s", 60, 86400, &jwt_ttl);
+    bridge_config__get_uint(x, w, "rotate_period_s", "$.webpush.rotate_period_s", 0, 366u * 86400,
+                            &rotate);
+    if (rotate > 0 && rotate < 60)
+        bridge_config__report(x, "$.webpush.rotate_period_s", "must be 0 or at least 60");
+    bridge_config__get_uint(x, w, "ttl_s", "$.webpush.ttl_s", 0, 2419200, &ttl);
+    get_urgency(x, w, "$.webpush.urgency", &cfg->webpush.urgency);
+    bridge_config__get_uint(x, w, "padding", "$.webpush.padding", 0, 3993, &pad);
+    bridge_config__get_bool(x, w, "expire_with_token", "$.webpush.expire_with_token",
+                            &cfg->webpush.expire_with_token);
+    bridge_config__get_uint(x, w, "max_per_user", "$.webpush.max_per_user", 1, 10000, &per_user);
+    bridge_config__get_uint(x, w, "max_inflight", "$.webpush.max_inflight", 1, 65536, &inflight);
+    bridge_config__get_uint(x, w, "retry_min_ms", "$.webpush.retry_min_ms", 10, 3600000, &rmin);
+    bridge_config__get_uint(x, w, "retry_max_ms", "$.webpush.retry_max_ms", 10, 86400000, &rmax);
+    if (rmax < rmin)
+        rmax = rmin;
+    cfg->webpush.ttl_s = (unsigned)ttl;
+    if (!json_object_object_get_ex(w, "streams", &arr))
+        goto out;
+    if (!json_object_is_type(arr, json_type_array)) {
+        bridge_config__report(x, "$.webpush.streams", "must be an array");
+        goto out;
+    }
+    n = json_object_array_length(arr);
+    cfg->webpush.streams = calloc(n ? n : 1, sizeof(*cfg->webpush.streams));
+    if (cfg->webpush.streams == NULL) {
+        bridge_config__report(x, "$.webpush.streams", "out of memory");
+        goto out;
+    }
+    for (i = 0; i < n; i++) {
+        char path[48];
+
+        snprintf(path, sizeof(path), "$.webpush.streams[%zu]", i);
+        parse_stream(x, json_object_array_get_idx(arr, i), path, cfg);
+    }
+out:
+    cfg->webpush.jwt_ttl_s = (unsigned)jwt_ttl;
+    cfg->webpush.rotate_period_s = (unsigned)rotate;
+    cfg->webpush.ttl_s = (unsigned)ttl;
+    cfg->webpush.padding = (unsigned)pad;
+    cfg->webpush.max_per_user = (unsigned)per_user;
+    cfg->webpush.max_inflight = (unsigned)inflight;
+    cfg->webpush.retry_min_ms = (unsigned)rmin;
+    cfg->webpush.retry_max_ms = (unsigned)rmax;
+}
+
+void bridge_config__webpush_free(struct bridge_config *cfg)
+{
+    size_t i;
+
+    for (i = 0; i < cfg->webpush.n_streams; i++) {
+        free(cfg->webpush.streams[i].tenant);
+        free(cfg->webpush.streams[i].stream);
+        free(cfg->webpush.streams[i].urgency);
+        free(cfg->webpush.streams[i].topic_path);
+    }
+    free(cfg->webpush.streams);
+    free(cfg->webpush.subject);
+    free(cfg->webpush.urgency);
+}
