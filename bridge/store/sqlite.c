@@ -14,11 +14,6 @@
 #include "errmsg.h"
 #include "store_int.h"
 
-struct sqlite_store {
-    struct store base; /* first: struct store * and struct sqlite_store * convert */
-    sqlite3 *db;
-};
-
 /* migrations[i] takes the schema from version i to i + 1. Append only; never edit one. */
 static const char *const migrations[] = {
     "CREATE TABLE kv ("
@@ -28,6 +23,35 @@ static const char *const migrations[] = {
     "  updated_at INTEGER NOT NULL,"
     "  PRIMARY KEY (ns, key)"
     ") WITHOUT ROWID;",
+    /* 2: push subscriptions and their outbox; a subscription's messages go with it. */
+    "CREATE TABLE push_sub ("
+    "  id INTEGER PRIMARY KEY,"
+    "  channel TEXT NOT NULL,"
+    "  endpoint TEXT NOT NULL,"
+    "  p256dh BLOB,"
+    "  auth BLOB,"
+    "  vapid_key TEXT,"
+    "  tenant TEXT NOT NULL,"
+    "  stream TEXT NOT NULL,"
+    "  user TEXT NOT NULL,"
+    "  session TEXT NOT NULL,"
+    "  identity TEXT NOT NULL,"
+    "  expires_at INTEGER NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  UNIQUE (channel, endpoint)"
+    ");"
+    "CREATE INDEX push_sub_session ON push_sub (channel, tenant, user, session);"
+    "CREATE TABLE push_outbox ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  sub_id INTEGER NOT NULL REFERENCES push_sub (id) ON DELETE CASCADE,"
+    "  event_id TEXT NOT NULL,"
+    "  body BLOB NOT NULL,"
+    "  created_ms INTEGER NOT NULL,"
+    "  expires_ms INTEGER NOT NULL,"
+    "  due_ms INTEGER NOT NULL,"
+    "  attempts INTEGER NOT NULL DEFAULT 0,"
+    "  UNIQUE (sub_id, event_id)"
+    ");",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -37,7 +61,7 @@ int store__sqlite_schema_latest(void)
     return N_MIGRATIONS;
 }
 
-static sqlite3 *db_of(struct store *st)
+sqlite3 *store__sqlite_db(struct store *st)
 {
     return ((struct sqlite_store *)st)->db;
 }
@@ -142,7 +166,7 @@ static int sqlite_schema_version(struct store *st)
 {
     int version;
 
-    return read_version(db_of(st), &version) < 0 ? -1 : version;
+    return read_version(store__sqlite_db(st), &version) < 0 ? -1 : version;
 }
 
 static int run_kv(struct store *st, const char *sql, const char *ns, const char *key,
@@ -153,7 +177,7 @@ static int run_kv(struct store *st, const char *sql, const char *ns, const char 
 
     if (len > (size_t)INT32_MAX)
         return -1;
-    if (sqlite3_prepare_v2(db_of(st), sql, -1, &q, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(store__sqlite_db(st), sql, -1, &q, NULL) != SQLITE_OK)
         goto out;
     if (sqlite3_bind_text(q, 1, ns, -1, SQLITE_STATIC) != SQLITE_OK ||
         sqlite3_bind_text(q, 2, key, -1, SQLITE_STATIC) != SQLITE_OK)
@@ -193,8 +217,8 @@ static int sqlite_kv_get(struct store *st, const char *ns, const char *key, void
 
     *val = NULL;
     *len = 0;
-    if (sqlite3_prepare_v2(db_of(st), "SELECT value FROM kv WHERE ns = ?1 AND key = ?2", -1, &q,
-                           NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(store__sqlite_db(st), "SELECT value FROM kv WHERE ns = ?1 AND key = ?2",
+                           -1, &q, NULL) != SQLITE_OK)
         goto out;
     if (sqlite3_bind_text(q, 1, ns, -1, SQLITE_STATIC) != SQLITE_OK ||
         sqlite3_bind_text(q, 2, key, -1, SQLITE_STATIC) != SQLITE_OK)
@@ -230,4 +254,15 @@ const struct store_ops store__sqlite_ops = {
     .kv_put = sqlite_kv_put,
     .kv_get = sqlite_kv_get,
     .kv_del = sqlite_kv_del,
+    .sub_insert = store__sqlite_sub_insert,
+    .sub_get = store__sqlite_sub_get,
+    .sub_delete = store__sqlite_sub_delete,
+    .sub_delete_session = store__sqlite_sub_delete_session,
+    .sub_delete_vapid = store__sqlite_sub_delete_vapid,
+    .sub_count_user = store__sqlite_sub_count_user,
+    .sub_each = store__sqlite_sub_each,
+    .msg_add = store__sqlite_msg_add,
+    .msg_delete = store__sqlite_msg_delete,
+    .msg_retry = store__sqlite_msg_retry,
+    .msg_each = store__sqlite_msg_each,
 };

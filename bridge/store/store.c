@@ -3,6 +3,7 @@
  * struct store and its ops.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "errmsg.h"
@@ -51,4 +52,28 @@ void store_close(struct store *st)
 int store_schema_latest(void)
 {
     return store__sqlite_schema_latest();
+}
+
+void store_sub_clear(struct store_sub *s)
+{
+    if (s == NULL)
+        return;
+    free(s->channel);
+    free(s->endpoint);
+    free(s->vapid_key);
+    free(s->tenant);
+    free(s->stream);
+    free(s->user);
+    free(s->session);
+    free(s->identity);
+    memset(s, 0, sizeof(*s));
+}
+
+void store_msg_clear(struct store_msg *m)
+{
+    if (m == NULL)
+        return;
+    free(m->event_id);
+    free(m->body);
+    memset(m, 0, sizeof(*m));
 }

@@ -12,6 +12,41 @@
 
 struct store;
 
+/*
+ * A push subscription (Web Push, UnifiedPush): where to send, for whom, and the session of the
+ * token that made it (abandoned when that session ends). Strings are owned by the record when
+ * it comes from the store (free with store_sub_clear()); borrowed when given to it.
+ */
+struct store_sub {
+    int64_t id;
+    char *channel;  /* "webpush", "unifiedpush" */
+    char *endpoint; /* unique per channel */
+    unsigned char p256dh[65];
+    unsigned char auth[16];
+    int has_keys;    /* p256dh and auth are set (message encryption, RFC 8291) */
+    char *vapid_key; /* the VAPID public key it was made with (base64url), or NULL */
+    char *tenant;
+    char *stream;
+    char *user;         /* the token's "sub", "" when it had none */
+    char *session;      /* its "sid", else its "jti", else "" */
+    char *identity;     /* JSON: what the read rules need of the token (store_identity) */
+    int64_t expires_at; /* the token's exp, seconds; INT64_MAX when none */
+    int64_t created_at; /* seconds */
+};
+
+/* A message waiting in the push outbox for one subscription; same ownership as store_sub. */
+struct store_msg {
+    int64_t id; /* increasing: the order of arrival */
+    int64_t sub_id;
+    char *event_id;
+    unsigned char *body;
+    size_t body_len;
+    int64_t created_ms;
+    int64_t expires_ms; /* give up after this (the message's TTL) */
+    int64_t due_ms;     /* next attempt */
+    int attempts;
+};
+
 /* Engine operations; a store is a vtable plus the engine's own state. */
 struct store_ops {
     const char *scheme; /* "sqlite" */
@@ -22,6 +57,30 @@ struct store_ops {
     /* *val is malloc()ed, caller frees; returns 1 found, 0 absent, -1 error. */
     int (*kv_get)(struct store *st, const char *ns, const char *key, void **val, size_t *len);
     int (*kv_del)(struct store *st, const char *ns, const char *key);
+    /* Push subscriptions. insert: 0 and s->id set, 1 when the endpoint is taken, -1 error. */
+    int (*sub_insert)(struct store *st, struct store_sub *s);
+    /* 1 and *out filled (owned), 0 absent, -1 error. */
+    int (*sub_get)(struct store *st, const char *channel, const char *endpoint,
+                   struct store_sub *out);
+    /* Delete by id (0 for all), endpoint, session (user, session) or every subscription whose
+     * vapid_key differs from keep: the number deleted, or -1. Their pending messages go too. */
+    int (*sub_delete)(struct store *st, const char *channel, int64_t id, const char *endpoint);
+    int (*sub_delete_session)(struct store *st, const char *channel, const char *tenant,
+                              const char *user, const char *session);
+    int (*sub_delete_vapid)(struct store *st, const char *channel, const char *keep);
+    int (*sub_count_user)(struct store *st, const char *channel, const char *tenant,
+                          const char *user);
+    /* Visit every subscription of channel (borrowed for the call); 0 or -1. */
+    int (*sub_each)(struct store *st, const char *channel,
+                    int (*visit)(void *ctx, const struct store_sub *s), void *ctx);
+    /* Add messages in one transaction (ids set; a duplicate (sub, event) keeps the first and
+     * gets id 0). 0 or -1 (then none was added). */
+    int (*msg_add)(struct store *st, struct store_msg *msgs, size_t n);
+    int (*msg_delete)(struct store *st, int64_t id);
+    int (*msg_retry)(struct store *st, int64_t id, int attempts, int64_t due_ms);
+    /* Visit the pending messages of channel's subscriptions, oldest first; 0 or -1. */
+    int (*msg_each)(struct store *st, const char *channel,
+                    int (*visit)(void *ctx, const struct store_msg *m), void *ctx);
 };
 
 struct store {
@@ -35,6 +94,10 @@ struct store {
  */
 int store_open(const char *url, struct store **out, char *err, size_t errlen);
 void store_close(struct store *st);
+
+/* Free the strings of a record filled by the store, and zero it. Accepts NULL. */
+void store_sub_clear(struct store_sub *s);
+void store_msg_clear(struct store_msg *m);
 
 /* The newest schema version this build knows. */
 int store_schema_latest(void);

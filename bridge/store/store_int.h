@@ -4,7 +4,34 @@
 
 #include "store.h"
 
+#include <sqlite3.h>
+
+struct sqlite_store {
+    struct store base; /* first: struct store * and struct sqlite_store * convert */
+    sqlite3 *db;
+};
+
 extern const struct store_ops store__sqlite_ops;
+sqlite3 *store__sqlite_db(struct store *st);
+
+/* Push subscriptions and outbox on SQLite (sqlite_push.c); see struct store_ops. */
+int store__sqlite_sub_insert(struct store *st, struct store_sub *s);
+int store__sqlite_sub_get(struct store *st, const char *channel, const char *endpoint,
+                          struct store_sub *out);
+int store__sqlite_sub_delete(struct store *st, const char *channel, int64_t id,
+                             const char *endpoint);
+int store__sqlite_sub_delete_session(struct store *st, const char *channel, const char *tenant,
+                                     const char *user, const char *session);
+int store__sqlite_sub_delete_vapid(struct store *st, const char *channel, const char *keep);
+int store__sqlite_sub_count_user(struct store *st, const char *channel, const char *tenant,
+                                 const char *user);
+int store__sqlite_sub_each(struct store *st, const char *channel,
+                           int (*visit)(void *ctx, const struct store_sub *s), void *ctx);
+int store__sqlite_msg_add(struct store *st, struct store_msg *msgs, size_t n);
+int store__sqlite_msg_delete(struct store *st, int64_t id);
+int store__sqlite_msg_retry(struct store *st, int64_t id, int attempts, int64_t due_ms);
+int store__sqlite_msg_each(struct store *st, const char *channel,
+                           int (*visit)(void *ctx, const struct store_msg *m), void *ctx);
 int store__sqlite_schema_latest(void);
 
 #endif

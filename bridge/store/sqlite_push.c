@@ -1,0 +1,338 @@
+/*
+ * Push subscriptions and their outbox on SQLite. Deleting a subscription deletes its pending
+ * messages (foreign key ON DELETE CASCADE, enabled per connection in sqlite.c).
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_int.h"
+
+static char *col_text(sqlite3_stmt *q, int i)
+{
+    const unsigned char *t = sqlite3_column_text(q, i);
+
+    return t ? strdup((const char *)t) : NULL;
+}
+
+static void bind_text(sqlite3_stmt *q, int i, const char *v)
+{
+    if (v)
+        sqlite3_bind_text(q, i, v, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(q, i);
+}
+
+#define SUB_COLUMNS                                                                                \
+    "id, channel, endpoint, p256dh, auth, vapid_key, tenant, stream, user, session, identity, "    \
+    "expires_at, created_at"
+
+/* One row of SUB_COLUMNS into out (owned strings). 0, or -1 when out of memory. */
+static int read_sub(sqlite3_stmt *q, struct store_sub *out)
+{
+    const void *k = sqlite3_column_blob(q, 3), *a = sqlite3_column_blob(q, 4);
+
+    memset(out, 0, sizeof(*out));
+    out->id = sqlite3_column_int64(q, 0);
+    out->channel = col_text(q, 1);
+    out->endpoint = col_text(q, 2);
+    if (k && a && sqlite3_column_bytes(q, 3) == (int)sizeof(out->p256dh) &&
+        sqlite3_column_bytes(q, 4) == (int)sizeof(out->auth)) {
+        memcpy(out->p256dh, k, sizeof(out->p256dh));
+        memcpy(out->auth, a, sizeof(out->auth));
+        out->has_keys = 1;
+    }
+    out->vapid_key = col_text(q, 5);
+    out->tenant = col_text(q, 6);
+    out->stream = col_text(q, 7);
+    out->user = col_text(q, 8);
+    out->session = col_text(q, 9);
+    out->identity = col_text(q, 10);
+    out->expires_at = sqlite3_column_int64(q, 11);
+    out->created_at = sqlite3_column_int64(q, 12);
+    if (!out->channel || !out->endpoint || !out->tenant || !out->stream || !out->user ||
+        !out->session || !out->identity) {
+        store_sub_clear(out);
+        return -1;
+    }
+    return 0;
+}
+
+int store__sqlite_sub_insert(struct store *st, struct store_sub *s)
+{
+    sqlite3 *db = store__sqlite_db(st);
+    sqlite3_stmt *q = NULL;
+    int rc = -1, step;
+
+    if (sqlite3_prepare_v2(db,
+                           "INSERT INTO push_sub (channel, endpoint, p256dh, auth, vapid_key, "
+                           "tenant, stream, user, session, identity, expires_at, created_at) "
+                           "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) "
+                           "ON CONFLICT (channel, endpoint) DO NOTHING",
+                           -1, &q, NULL) != SQLITE_OK)
+        goto out;
+    bind_text(q, 1, s->channel);
+    bind_text(q, 2, s->endpoint);
+    if (s->has_keys) {
+        sqlite3_bind_blob(q, 3, s->p256dh, (int)sizeof(s->p256dh), SQLITE_STATIC);
+        sqlite3_bind_blob(q, 4, s->auth, (int)sizeof(s->auth), SQLITE_STATIC);
+    }
+    bind_text(q, 5, s->vapid_key);
+    bind_text(q, 6, s->tenant);
+    bind_text(q, 7, s->stream);
+    bind_text(q, 8, s->user ? s->user : "");
+    bind_text(q, 9, s->session ? s->session : "");
+    bind_text(q, 10, s->identity ? s->identity : "{}");
+    sqlite3_bind_int64(q, 11, s->expires_at);
+    sqlite3_bind_int64(q, 12, s->created_at);
+    step = sqlite3_step(q);
+    if (step != SQLITE_DONE)
+        goto out;
+    if (sqlite3_changes(db) == 0) {
+        rc = 1;
+        goto out;
+    }
+    s->id = sqlite3_last_insert_rowid(db);
+    rc = 0;
+out:
+    sqlite3_finalize(q);
+    return rc;
+}
+
+int store__sqlite_sub_get(struct store *st, const char *channel, const char *endpoint,
+                          struct store_sub *out)
+{
+    sqlite3_stmt *q = NULL;
+    int rc = -1, step;
+
+    memset(out, 0, sizeof(*out));
+    if (sqlite3_prepare_v2(store__sqlite_db(st),
+                           "SELECT " SUB_COLUMNS " FROM push_sub WHERE channel = ?1 AND "
+                           "endpoint = ?2",
+                           -1, &q, NULL) != SQLITE_OK)
+        goto out;
+    bind_text(q, 1, channel);
+    bind_text(q, 2, endpoint);
+    step = sqlite3_step(q);
+    if (step == SQLITE_DONE)
+        rc = 0;
+    else if (step == SQLITE_ROW)
+        rc = read_sub(q, out) == 0 ? 1 : -1;
+out:
+    sqlite3_finalize(q);
+    return rc;
+}
+
+/* Run a DELETE with up to four text arguments (NULL binds NULL); the rows deleted, or -1. */
+static int run_delete(struct store *st, const char *sql, const char *a1, const char *a2,
+                      const char *a3, const char *a4)
+{
+    sqlite3 *db = store__sqlite_db(st);
+    sqlite3_stmt *q = NULL;
+    int rc = -1;
+
+    if (sqlite3_prepare_v2(db, sql, -1, &q, NULL) != SQLITE_OK)
+        goto out;
+    bind_text(q, 1, a1);
+    bind_text(q, 2, a2);
+    bind_text(q, 3, a3);
+    bind_text(q, 4, a4);
+    if (sqlite3_step(q) != SQLITE_DONE)
+        goto out;
+    rc = sqlite3_changes(db);
+out:
+    sqlite3_finalize(q);
+    return rc;
+}
+
+int store__sqlite_sub_delete(struct store *st, const char *channel, int64_t id,
+                             const char *endpoint)
+{
+    char num[24];
+
+    if (endpoint)
+        return run_delete(st, "DELETE FROM push_sub WHERE channel = ?1 AND endpoint = ?2", channel,
+                          endpoint, NULL, NULL);
+    if (id == 0)
+        return run_delete(st, "DELETE FROM push_sub WHERE channel = ?1", channel, NULL, NULL, NULL);
+    snprintf(num, sizeof(num), "%lld", (long long)id);
+    return run_delete(st, "DELETE FROM push_sub WHERE channel = ?1 AND id = CAST(?2 AS INTEGER)",
+                      channel, num, NULL, NULL);
+}
+
+int store__sqlite_sub_delete_session(struct store *st, const char *channel, const char *tenant,
+                                     const char *user, const char *session)
+{
+    return run_delete(st,
+                      "DELETE FROM push_sub WHERE channel = ?1 AND tenant = ?2 AND user = ?3 "
+                      "AND session = ?4",
+                      channel, tenant, user, session);
+}
+
+int store__sqlite_sub_delete_vapid(struct store *st, const char *channel, const char *keep)
+{
+    return run_delete(st,
+                      "DELETE FROM push_sub WHERE channel = ?1 AND vapid_key IS NOT NULL AND "
+                      "vapid_key <> ?2",
+                      channel, keep, NULL, NULL);
+}
+
+int store__sqlite_sub_count_user(struct store *st, const char *channel, const char *tenant,
+                                 const char *user)
+{
+    sqlite3_stmt *q = NULL;
+    int rc = -1;
+
+    if (sqlite3_prepare_v2(store__sqlite_db(st),
+                           "SELECT count(*) FROM push_sub WHERE channel = ?1 AND tenant = ?2 "
+                           "AND user = ?3",
+                           -1, &q, NULL) != SQLITE_OK)
+        goto out;
+    bind_text(q, 1, channel);
+    bind_text(q, 2, tenant);
+    bind_text(q, 3, user);
+    if (sqlite3_step(q) == SQLITE_ROW)
+        rc = sqlite3_column_int(q, 0);
+out:
+    sqlite3_finalize(q);
+    return rc;
+}
+
+int store__sqlite_sub_each(struct store *st, const char *channel,
+                           int (*visit)(void *ctx, const struct store_sub *s), void *ctx)
+{
+    sqlite3_stmt *q = NULL;
+    struct store_sub s;
+    int rc = -1, step;
+
+    if (sqlite3_prepare_v2(store__sqlite_db(st),
+                           "SELECT " SUB_COLUMNS " FROM push_sub WHERE channel = ?1 ORDER BY id",
+                           -1, &q, NULL) != SQLITE_OK)
+        goto out;
+    bind_text(q, 1, channel);
+    while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+        int v;
+
+        if (read_sub(q, &s) != 0)
+            goto out;
+        v = visit(ctx, &s);
+        store_sub_clear(&s);
+        if (v != 0)
+            goto out;
+    }
+    rc = step == SQLITE_DONE ? 0 : -1;
+out:
+    sqlite3_finalize(q);
+    return rc;
+}
+
+int store__sqlite_msg_add(struct store *st, struct store_msg *msgs, size_t n)
+{
+    sqlite3 *db = store__sqlite_db(st);
+    sqlite3_stmt *q = NULL;
+    size_t i;
+    int rc = -1;
+
+    if (n == 0)
+        return 0;
+    if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        return -1;
+    if (sqlite3_prepare_v2(db,
+                           "INSERT INTO push_outbox (sub_id, event_id, body, created_ms, "
+                           "expires_ms, due_ms, attempts) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
+                           "ON CONFLICT (sub_id, event_id) DO NOTHING",
+                           -1, &q, NULL) != SQLITE_OK)
+        goto out;
+    for (i = 0; i < n; i++) {
+        struct store_msg *m = &msgs[i];
+
+        sqlite3_reset(q);
+        sqlite3_bind_int64(q, 1, m->sub_id);
+        bind_text(q, 2, m->event_id);
+        sqlite3_bind_blob(q, 3, m->body ? (const void *)m->body : "", (int)m->body_len,
+                          SQLITE_STATIC);
+        sqlite3_bind_int64(q, 4, m->created_ms);
+        sqlite3_bind_int64(q, 5, m->expires_ms);
+        sqlite3_bind_int64(q, 6, m->due_ms);
+        sqlite3_bind_int(q, 7, m->attempts);
+        if (sqlite3_step(q) != SQLITE_DONE)
+            goto out;
+        m->id = sqlite3_changes(db) ? sqlite3_last_insert_rowid(db) : 0;
+    }
+    if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+        goto out;
+    rc = 0;
+out:
+    sqlite3_finalize(q);
+    if (rc != 0) {
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+        for (i = 0; i < n; i++)
+            msgs[i].id = 0;
+    }
+    return rc;
+}
+
+static int run_msg(struct store *st, const char *sql, int64_t id, int attempts, int64_t due)
+{
+    sqlite3_stmt *q = NULL;
+    int rc = -1;
+
+    if (sqlite3_prepare_v2(store__sqlite_db(st), sql, -1, &q, NULL) != SQLITE_OK)
+        goto out;
+    sqlite3_bind_int64(q, 1, id);
+    if (sqlite3_bind_parameter_count(q) >= 3) {
+        sqlite3_bind_int(q, 2, attempts);
+        sqlite3_bind_int64(q, 3, due);
+    }
+    rc = sqlite3_step(q) == SQLITE_DONE ? 0 : -1;
+out:
+    sqlite3_finalize(q);
+    return rc;
+}
+
+int store__sqlite_msg_delete(struct store *st, int64_t id)
+{
+    return run_msg(st, "DELETE FROM push_outbox WHERE id = ?1", id, 0, 0);
+}
+
+int store__sqlite_msg_retry(struct store *st, int64_t id, int attempts, int64_t due_ms)
+{
+    return run_msg(st, "UPDATE push_outbox SET attempts = ?2, due_ms = ?3 WHERE id = ?1", id,
+                   attempts, due_ms);
+}
+
+int store__sqlite_msg_each(struct store *st, const char *channel,
+                           int (*visit)(void *ctx, const struct store_msg *m), void *ctx)
+{
+    sqlite3_stmt *q = NULL;
+    int rc = -1, step;
+
+    if (sqlite3_prepare_v2(store__sqlite_db(st),
+                           "SELECT o.id, o.sub_id, o.event_id, o.body, o.created_ms, "
+                           "o.expires_ms, o.due_ms, o.attempts FROM push_outbox o JOIN push_sub s "
+                           "ON s.id = o.sub_id WHERE s.channel = ?1 ORDER BY o.id",
+                           -1, &q, NULL) != SQLITE_OK)
+        goto out;
+    bind_text(q, 1, channel);
+    while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+        struct store_msg m = {
+            .id = sqlite3_column_int64(q, 0),
+            .sub_id = sqlite3_column_int64(q, 1),
+            .event_id = (char *)sqlite3_column_text(q, 2),
+            .body = (unsigned char *)sqlite3_column_blob(q, 3),
+            .body_len = (size_t)sqlite3_column_bytes(q, 3),
+            .created_ms = sqlite3_column_int64(q, 4),
+            .expires_ms = sqlite3_column_int64(q, 5),
+            .due_ms = sqlite3_column_int64(q, 6),
+            .attempts = sqlite3_column_int(q, 7),
+        };
+
+        if (m.event_id == NULL || visit(ctx, &m) != 0)
+            goto out;
+    }
+    rc = step == SQLITE_DONE ? 0 : -1;
+out:
+    sqlite3_finalize(q);
+    return rc;
+}
