@@ -20,6 +20,7 @@ static _Thread_local int hash_oom;
 
 #include "errmsg.h"
 #include "config.h"
+#include "subscriber.h"
 #include "topic.h"
 
 #define CONFIG_MAX_BYTES ((size_t)4 * 1024 * 1024)
@@ -416,6 +417,19 @@ static void parse_roles(struct loader *L, json_object *v, const char *path, stru
     }
 }
 
+static void parse_subscriber(struct loader *L, json_object *v, const char *path,
+                             struct mqp_stream *s)
+{
+    char sub[PATH_CAP], err[256] = "";
+    const char *key = NULL;
+
+    if (mqp_subscriber_criteria_compile(v, &s->subscriber_criteria, &key, err, sizeof(err)) == 0)
+        return;
+    if (key != NULL)
+        path_key(sub, sizeof(sub), path, key);
+    report(L, key != NULL ? sub : path, "%s", err);
+}
+
 static void parse_stream(struct loader *L, const char *key, json_object *v, const char *path,
                          struct mqp_stream *s)
 {
@@ -448,6 +462,10 @@ static void parse_stream(struct loader *L, const char *key, json_object *v, cons
     if (json_object_object_get_ex(v, "subscriberRoles", &m)) {
         path_key(sub, sizeof(sub), path, "subscriberRoles");
         parse_roles(L, m, sub, s);
+    }
+    if (json_object_object_get_ex(v, "subscriberCriteria", &m)) {
+        path_key(sub, sizeof(sub), path, "subscriberCriteria");
+        parse_subscriber(L, m, sub, s);
     }
     if (!json_object_object_get_ex(v, "events", &m))
         return;
@@ -591,12 +609,8 @@ static void parse_tenants(struct loader *L, json_object *doc)
 
 static void build_routes(struct loader *L)
 {
-    for (size_t i = 0; i < L->cfg->n_tenants; i++) {
-        if (mqp__tenant_build_routes(&L->cfg->tenants[i]) != 0) {
-            report_oom(L, "$.tenants");
-            return;
-        }
-    }
+    if (mqp__config_build_indexes(L->cfg) != 0)
+        report_oom(L, "$.tenants");
 }
 
 int mqp_config_build(json_object *doc, const char *base_dir, struct mqp_config **out,

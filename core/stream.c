@@ -12,6 +12,7 @@ static _Thread_local int hash_oom;
 #define uthash_nonfatal_oom(obj) (hash_oom = 1)
 
 #include "stream.h"
+#include "subscriber.h"
 
 const struct mqp_tenant *mqp_config_tenant(const struct mqp_config *cfg, const char *id, size_t len)
 {
@@ -59,6 +60,22 @@ const struct mqp_route *mqp_tenant_route(const struct mqp_tenant *t, const char 
     memcpy(key + ns_len + 1, name, name_len);
     HASH_FIND(hh, t->routes, key, ns_len + 1 + name_len, r);
     return r;
+}
+
+const struct mqp_stream *mqp_stream_ref_get(struct mqp_stream_ref *ref,
+                                            const struct mqp_config *cfg, const char *tenant,
+                                            const char *stream)
+{
+    const struct mqp_tenant *t;
+
+    if (cfg == NULL || tenant == NULL || stream == NULL)
+        return NULL;
+    if (ref->generation != cfg->generation) {
+        t = mqp_config_tenant(cfg, tenant, strlen(tenant));
+        ref->stream = mqp_tenant_stream(t, stream, strlen(stream));
+        ref->generation = cfg->generation;
+    }
+    return ref->stream;
 }
 
 bool mqp_id_valid(const char *s, size_t len)
@@ -120,13 +137,26 @@ static int route_add(struct mqp_tenant *t, const struct mqp_stream *s,
     return 0;
 }
 
-int mqp__tenant_build_routes(struct mqp_tenant *t)
+static int tenant_build_indexes(struct mqp_tenant *t)
 {
     for (size_t j = 0; j < t->n_streams; j++) {
+        if (t->streams[j].subscriber_criteria != NULL)
+            t->has_subscriber_criteria = true;
         for (size_t k = 0; k < t->streams[j].n_events; k++) {
             if (route_add(t, &t->streams[j], &t->streams[j].events[k]) != 0)
                 return -1;
         }
+    }
+    return 0;
+}
+
+int mqp__config_build_indexes(struct mqp_config *cfg)
+{
+    for (size_t i = 0; i < cfg->n_tenants; i++) {
+        if (tenant_build_indexes(&cfg->tenants[i]) != 0)
+            return -1;
+        if (cfg->tenants[i].has_subscriber_criteria)
+            cfg->has_subscriber_criteria = true;
     }
     return 0;
 }
@@ -146,6 +176,7 @@ static void stream_free(struct mqp_stream *s)
         mqp_criteria_free(s->events[i].criteria);
     }
     free(s->events);
+    mqp_subscriber_criteria_free(s->subscriber_criteria);
 }
 
 static void issuer_free(struct mqp_issuer *iss)

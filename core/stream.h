@@ -24,6 +24,8 @@
 #define MQP_ROLE_BRIDGE "mqpush-bridge"
 #define MQP_ROLE_ADMIN "mqpush-admin"
 
+struct mqp_subscriber_criteria; /* subscriber.h */
+
 /* One entry of a stream's "events" array. */
 struct mqp_stream_event {
     char *namespace_;
@@ -41,6 +43,8 @@ struct mqp_stream {
     size_t n_subscriber_roles;
     struct mqp_stream_event *events;
     size_t n_events;
+    /* NULL: every reader gets every event; else see mqp_stream_subscriber_match() */
+    struct mqp_subscriber_criteria *subscriber_criteria;
     size_t index; /* position in tenant->streams, bit number in access grants */
     const struct mqp_tenant *tenant;
     UT_hash_handle hh; /* tenant->by_id */
@@ -69,10 +73,11 @@ struct mqp_tenant {
     struct mqp_issuer issuer;
     struct mqp_stream *streams; /* array of n_streams */
     size_t n_streams;
-    struct mqp_stream *by_id; /* uthash head over streams */
-    struct mqp_route *routes; /* uthash head */
-    UT_hash_handle hh;        /* config->tenants_by_id */
-    UT_hash_handle hh_iss;    /* config->tenants_by_issuer */
+    struct mqp_stream *by_id;     /* uthash head over streams */
+    struct mqp_route *routes;     /* uthash head */
+    bool has_subscriber_criteria; /* some stream of the tenant has subscriber criteria */
+    UT_hash_handle hh;            /* config->tenants_by_id */
+    UT_hash_handle hh_iss;        /* config->tenants_by_issuer */
 };
 
 struct mqp_limits {
@@ -90,9 +95,10 @@ struct mqp_config {
     bool has_service;
     struct mqp_issuer service; /* valid when has_service */
     struct mqp_limits limits;
-    char *path;          /* file it was loaded from, may be NULL */
-    json_object *doc;    /* the parsed document, for channel sections */
-    uint64_t generation; /* distinct for every load in this process */
+    bool has_subscriber_criteria; /* some stream of some tenant has subscriber criteria */
+    char *path;                   /* file it was loaded from, may be NULL */
+    json_object *doc;             /* the parsed document, for channel sections */
+    uint64_t generation;          /* distinct for every load in this process */
 };
 
 /* Lookups; all return borrowed pointers or NULL. len-based so topic levels need no copy. */
@@ -103,15 +109,31 @@ const struct mqp_stream *mqp_tenant_stream(const struct mqp_tenant *t, const cha
 const struct mqp_route *mqp_tenant_route(const struct mqp_tenant *t, const char *ns, size_t ns_len,
                                          const char *name, size_t name_len);
 
+/*
+ * A stream looked up by its ids and remembered while the configuration generation stays, for
+ * holders of ids that check every event (a reload frees the streams of the previous model).
+ * Start from {0}.
+ */
+struct mqp_stream_ref {
+    uint64_t generation;
+    const struct mqp_stream *stream;
+};
+
+/* The stream tenant/stream of cfg (borrowed), or NULL; looked up again only when cfg is of
+ * another generation than at the last call with ref. */
+const struct mqp_stream *mqp_stream_ref_get(struct mqp_stream_ref *ref,
+                                            const struct mqp_config *cfg, const char *tenant,
+                                            const char *stream);
+
 /* True when s is a valid identifier for a tenant, stream, namespace or event name. */
 bool mqp_id_valid(const char *s, size_t len);
 
 /*
- * For config.c only: fill t->routes from the events of t's streams, in stream order, each
- * stream at most once per route. Returns 0, or -1 when out of memory (t is then fit only for
- * mqp_config_free()).
+ * For config.c only: build the indexes over the streams of every tenant of cfg: routes (in
+ * stream order, each stream at most once per route) and the has_subscriber_criteria flags.
+ * Returns 0, or -1 when out of memory (cfg is then fit only for mqp_config_free()).
  */
-int mqp__tenant_build_routes(struct mqp_tenant *t);
+int mqp__config_build_indexes(struct mqp_config *cfg);
 
 /* Free a model built by config.c (accepts NULL). */
 void mqp_config_free(struct mqp_config *cfg);

@@ -39,8 +39,19 @@ static char **pack_strings(char *const *src, size_t n)
     return out;
 }
 
+/* Claims cost memory for every client; only tenants with subscriber criteria read them. */
+static bool needs_claims(const struct mqp_identity *ident, const struct mqp_config *cfg)
+{
+    const struct mqp_tenant *t;
+
+    if (ident->kind != MQP_IDENTITY_TENANT || ident->tenant == NULL || ident->claims == NULL)
+        return false;
+    t = mqp_config_tenant(cfg, ident->tenant, strlen(ident->tenant));
+    return t != NULL && t->has_subscriber_criteria;
+}
+
 static struct mqp_client *client_new(const char *id, const struct mqp_identity *ident,
-                                     const void *conn)
+                                     const struct mqp_config *cfg, const void *conn)
 {
     size_t id_len = strlen(id) + 1;
     size_t tenant_len = ident->tenant ? strlen(ident->tenant) + 1 : 0;
@@ -63,6 +74,8 @@ static struct mqp_client *client_new(const char *id, const struct mqp_identity *
     }
     c->kind = ident->kind;
     c->exp = ident->exp;
+    if (needs_claims(ident, cfg))
+        c->claims = json_object_get(ident->claims);
     c->conn = conn;
     c->online = true;
     return c;
@@ -73,6 +86,7 @@ void mqp_client_free(struct mqp_client *c)
     if (!c)
         return;
     mqp_grant_clear(&c->grant);
+    json_object_put(c->claims);
     free(c->roles);
     free(c);
 }
@@ -88,7 +102,7 @@ struct mqp_client *mqp_clients_put(struct mqp_clients *t, const char *id,
                                    const struct mqp_identity *ident, const struct mqp_config *cfg,
                                    const void *conn)
 {
-    struct mqp_client *c = client_new(id, ident, conn);
+    struct mqp_client *c = client_new(id, ident, cfg, conn);
     struct mqp_client *old, *stored = NULL;
 
     if (!c || mqp_grant_compute(cfg, ident, &c->grant) != 0)

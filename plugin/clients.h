@@ -1,7 +1,9 @@
 /*
  * Per-client state of the plugin: what a verified token said about the client, reduced to what
  * the ACL check needs. The ACL check runs once per subscriber per delivered message, so a lookup
- * is one hash probe and the grant is precomputed; the token and its claims are not kept.
+ * is one hash probe and the grant is precomputed. The token is not kept; its claims only when
+ * the client's tenant has streams with subscriber criteria (core/subscriber.h), which compare
+ * them with every event delivered on those streams.
  *
  * State is keyed by MQTT client id and outlives a disconnect: a persistent session is checked
  * while its client is offline. Nothing here calls the broker, so it can be tested on its own.
@@ -25,7 +27,10 @@ struct mqp_client {
     const void *conn;
     char **roles; /* one allocation: the pointer array followed by the strings */
     size_t n_roles;
-    int64_t exp;        /* token exp, INT64_MAX when it had none */
+    int64_t exp; /* token exp, INT64_MAX when it had none */
+    /* One reference to the verified claims, or NULL when the tenant had no stream with
+     * subscriber criteria at authentication (a reload re-runs it, see plugin_int.h). */
+    json_object *claims;
     const char *tenant; /* points into id[]'s allocation; NULL for services */
     enum mqp_identity_kind kind;
     bool online;
@@ -43,7 +48,8 @@ void mqp_clients_init(struct mqp_clients *t);
 
 /*
  * Store state for client id from a verified identity, with its grant computed under cfg,
- * replacing any entry id had. The new entry is online and bound to conn. Returns the entry
+ * replacing any entry id had; the claims are kept when a stream of the identity's tenant has
+ * subscriber criteria under cfg. The new entry is online and bound to conn. Returns the entry
  * (owned by t), or NULL when memory ran out (id then keeps its previous entry, if any).
  */
 struct mqp_client *mqp_clients_put(struct mqp_clients *t, const char *id,

@@ -56,6 +56,7 @@ static void plugin_free(struct mqp_plugin *p)
         return;
     mqp_clients_clear(&p->clients);
     mqp_grant_clear(&p->foreign);
+    mqp_plugin__parsed_clear(p);
     mqp_config_free(p->cfg);
     free(p->config_path);
     free(p);

@@ -23,6 +23,18 @@
 
 struct mosquitto_plugin_id_t;
 
+/*
+ * The stream event last parsed for subscriber criteria. Mosquitto runs the ACL check for the
+ * subscribers of a message one after the other with the same payload, so one parse serves them
+ * all. The entry is keyed by the payload bytes, never by their address: a later message stored
+ * at a reused address is not mistaken for this one.
+ */
+struct mqp_parsed_payload {
+    unsigned char *bytes; /* owned copy of the payload; NULL: no entry */
+    size_t len;
+    json_object *event; /* owned; NULL: the payload is not a JSON object */
+};
+
 struct mqp_plugin {
     struct mosquitto_plugin_id_t *pid; /* borrowed from the broker */
     char *config_path;                 /* owned; reloads read the same file */
@@ -39,10 +51,14 @@ struct mqp_plugin {
      */
     bool reauth_window;
     time_t last_sweep; /* CLOCK_MONOTONIC seconds of the last expiry sweep */
+    struct mqp_parsed_payload parsed;
 };
 
 /* Rights of clients without state, valid under p->cfg. Never NULL. */
 const struct mqp_grant *mqp_plugin__foreign_grant(struct mqp_plugin *p);
+
+/* Drop p->parsed. */
+void mqp_plugin__parsed_clear(struct mqp_plugin *p);
 
 /* Log every message in errs at level, one line each. */
 void mqp_plugin__log_errors(int level, const struct mqp_errors *errs);

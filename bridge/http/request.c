@@ -154,9 +154,8 @@ static enum http_denial identify(struct bridge *b, const char *token, bool too_l
             d = HTTP_TOKEN_INVALID;
             goto out;
         }
-        /* Claims are not needed after the decision; an open stream keeps only the rest. */
-        json_object_put(who->id->claims);
-        who->id->claims = NULL;
+        /* The claims stay with the identity: a stream's subscriber criteria compare them with
+         * every event it delivers (core/subscriber.h), also after a reload adds such criteria. */
     }
     if (who->id && who->id->kind == MQP_IDENTITY_TENANT) {
         if (tl > 0 && strcmp(tenant, who->id->tenant) != 0) {

@@ -12,6 +12,7 @@
 #include "criteria.h"
 #include "http/request.h"
 #include "socketio/sio_server.h"
+#include "subscriber.h"
 
 #define TICK_MS 1000
 #define PID_LEN SIO_SID_LEN
@@ -32,6 +33,7 @@ struct sub {
     struct mqp_identity *id; /* NULL: anonymous */
     struct mqp_criteria *criteria;
     char *tenant, *stream;
+    struct mqp_stream_ref model; /* the stream in b->streams, for its subscriber criteria */
     int64_t exp;
     const char *kill; /* dropped by the hub: what to do at the end of the turn */
     struct sub *prev, *next;
@@ -520,10 +522,13 @@ static void on_pull(void *ud, struct sio_socket *sk)
     if (s == NULL || s->hc == NULL)
         return;
     while ((ev = hub_consumer_peek(s->hc)) != NULL) {
+        const struct mqp_stream *st =
+            mqp_stream_ref_get(&s->model, g->b->streams, s->tenant, s->stream);
         size_t cap, len;
         char *p;
 
-        if (s->criteria && !mqp_criteria_match(s->criteria, ev->parsed)) {
+        if (!mqp_stream_subscriber_match(st, s->id, ev->parsed) ||
+            (s->criteria && !mqp_criteria_match(s->criteria, ev->parsed))) {
             m->deliveries[METRICS_CH_SOCKETIO][METRICS_RES_FILTERED]++;
             hub_consumer_advance(s->hc);
             continue;

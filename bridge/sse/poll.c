@@ -9,12 +9,15 @@
 #include "criteria.h"
 #include "hub.h"
 #include "http/request.h"
+#include "subscriber.h"
 
 #define POLL_TOP_DEFAULT 100
 #define POLL_TOP_MAX 1000
 
 struct poll_ctx {
     struct bridge *b;
+    const struct mqp_stream *stream; /* borrowed from b->streams for this request */
+    const struct mqp_identity *id;   /* NULL: anonymous */
     struct mqp_criteria *criteria;
     json_object *items;
     size_t top, n;
@@ -26,7 +29,8 @@ static bool visit(void *arg, const struct hub_event *ev)
     struct poll_ctx *p = arg;
 
     memcpy(p->last, ev->id, sizeof(p->last));
-    if (p->criteria && !mqp_criteria_match(p->criteria, ev->parsed)) {
+    if (!mqp_stream_subscriber_match(p->stream, p->id, ev->parsed) ||
+        (p->criteria && !mqp_criteria_match(p->criteria, ev->parsed))) {
         p->b->metrics.deliveries[METRICS_CH_POLL][METRICS_RES_FILTERED]++;
         return true;
     }
@@ -111,6 +115,8 @@ int poll_serve(struct conn *c, const char *stream_id)
     }
     has_after = http_query_arg(c->wsi, "after", after, sizeof(after)) > 0;
     p.b = c->b;
+    p.stream = s;
+    p.id = who.id;
     p.items = json_object_new_array();
     o = json_object_new_object();
     if (p.items == NULL || o == NULL)

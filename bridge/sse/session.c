@@ -17,6 +17,7 @@
 #include "criteria.h"
 #include "hub.h"
 #include "http/request.h"
+#include "subscriber.h"
 
 /* What one write may carry: enough to coalesce a burst, small enough to keep every client
  * moving when many are behind. */
@@ -269,8 +270,10 @@ static bool wanted(struct stream_sess *ss, const struct hub_event *ev)
 {
     struct bridge *b = ss->reg->b;
     enum metrics_channel ch = ss->ws ? METRICS_CH_WS : METRICS_CH_SSE;
+    const struct mqp_stream *s = mqp_stream_ref_get(&ss->model, b->streams, ss->tenant, ss->stream);
 
-    if (ss->criteria && !mqp_criteria_match(ss->criteria, ev->parsed)) {
+    if (!mqp_stream_subscriber_match(s, ss->id, ev->parsed) ||
+        (ss->criteria && !mqp_criteria_match(ss->criteria, ev->parsed))) {
         b->metrics.deliveries[ch][METRICS_RES_FILTERED]++;
         return false;
     }

@@ -24,6 +24,7 @@ struct stream_sess {
     struct mqp_criteria *criteria; /* NULL: everything */
     char *tenant;
     char *stream;
+    struct mqp_stream_ref model; /* the stream in b->streams, for its subscriber criteria */
     int64_t exp;
     uint64_t last_write_ms;
     size_t replay_left, replayed;

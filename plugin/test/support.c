@@ -100,15 +100,23 @@ int fixture_write_config(struct fixture *f, int variant, int leeway, size_t max_
         "  \"events\": [{\"namespace\": \"news\", \"name\": \"published\"}]},"
         "\"cases\": {\"publicSubscribe\": true,"
         "  \"events\": [{\"namespace\": \"case\", \"name\": \"updated\"}]}",
+
+        "\"news\": {\"publicSubscribe\": true,"
+        "  \"events\": [{\"namespace\": \"news\", \"name\": \"published\"}]},"
+        "\"inbox\": {\"publicSubscribe\": true,"
+        "  \"events\": [{\"namespace\": \"case\", \"name\": \"updated\"}],"
+        "  \"subscriberCriteria\": {\"payload.owner\": {\"claim\": \"sub\"}}}",
     };
     const char *tenant_jwks = variant == 2 ? f->stranger_jwks : f->tenant_jwks;
     char *text = NULL;
     int len, rc;
 
-    if (variant < 0 || variant > 2)
+    if (variant < 0 || variant > 3)
         return -1;
     if (variant == 2)
         variant = 0;
+    else if (variant == 3)
+        variant = 2;
     len = snprintf(NULL, 0, CONFIG_FORMAT, leeway, max_event, f->service_jwks, tenant_jwks,
                    streams[variant]);
     if (len < 0 || !(text = malloc((size_t)len + 1)))

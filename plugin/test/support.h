@@ -33,7 +33,8 @@ void fixture_free(struct fixture *f);
  * "cases" (roles case-worker, case:updated with map {"caseId": "payload.id"} and criteria
  * {"payload.kind": "open"}) and "audit" (no roles: stream-listener only, case:updated).
  * variant 1: as 0, but "cases" is public and "audit" is gone. variant 2: as 0, but the tenant's
- * key set holds the stranger's key instead of the tenant's own. leeway is
+ * key set holds the stranger's key instead of the tenant's own. variant 3: "news" and "inbox"
+ * (public, case:updated, subscriberCriteria {"payload.owner": {"claim": "sub"}}). leeway is
  * limits.token_leeway_seconds, max_event limits.max_event_bytes. Returns 0 or -1.
  */
 int fixture_write_config(struct fixture *f, int variant, int leeway, size_t max_event);

@@ -205,6 +205,38 @@ static void test_take_expired(void **state)
     assert_int_equal(e->t.earliest_exp, INT64_MAX);
 }
 
+/* Claims cost memory per client: they are kept only where subscriber criteria read them. */
+static void test_claims_kept_when_needed(void **state)
+{
+    struct env *e = *state;
+    struct mqp_config *inbox = load(&e->fx, 3);
+    struct mqp_identity *id = identity("acme", NULL, 0, 1000);
+    struct mqp_identity *svc = identity(NULL, NULL, 0, 1000);
+    json_object *sub;
+    struct mqp_client *c;
+
+    assert_non_null(inbox);
+    id->claims = json_tokener_parse("{\"sub\": \"alice\"}");
+    svc->claims = json_tokener_parse("{\"sub\": \"bridge\"}");
+    assert_non_null(id->claims);
+    assert_non_null(svc->claims);
+    c = mqp_clients_put(&e->t, "plain", id, e->cfg, &conn_a);
+    assert_non_null(c);
+    assert_null(c->claims);
+    c = mqp_clients_put(&e->t, "svc", svc, inbox, &conn_a);
+    assert_non_null(c);
+    assert_null(c->claims);
+    c = mqp_clients_put(&e->t, "alice", id, inbox, &conn_a);
+    assert_non_null(c);
+    mqp_identity_free(id);
+    mqp_identity_free(svc);
+    /* The client holds its own reference: the identity is gone. */
+    assert_true(json_object_object_get_ex(c->claims, "sub", &sub));
+    assert_string_equal(json_object_get_string(sub), "alice");
+    mqp_clients_clear(&e->t);
+    mqp_config_free(inbox);
+}
+
 /* The target is well under 1 KiB per client, roles included. */
 static void test_footprint(void **state)
 {
@@ -224,6 +256,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_grant_follows_generation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_service_identity, setup, teardown),
         cmocka_unit_test_setup_teardown(test_take_expired, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_claims_kept_when_needed, setup, teardown),
         cmocka_unit_test(test_footprint),
     };
 

@@ -111,6 +111,18 @@ const BROKEN_STREAMS = [
         pointer: '/tenants/acme/streams/orders/subscriberRoles',
     },
     {
+        what: 'subscriberCriteria names a claim with a number',
+        change: (d) => { d.tenants.acme.streams['my-orders'].subscriberCriteria.customerId = { claim: 7 }; },
+        path: /^\$\.tenants\.acme\.streams\.my-orders\.subscriberCriteria\.customerId: /m,
+        pointer: '/tenants/acme/streams/my-orders/subscriberCriteria/customerId',
+    },
+    {
+        what: 'subscriberCriteria maps an event path to a bare string',
+        change: (d) => { d.tenants.acme.streams['my-orders'].subscriberCriteria = { 'payload.order.customerId': 'sub' }; },
+        path: /^\$\.tenants\.acme\.streams\.my-orders\.subscriberCriteria\["payload\.order\.customerId"\]: /m,
+        pointer: '/tenants/acme/streams/my-orders/subscriberCriteria',
+    },
+    {
         what: 'tenants is an array',
         change: (d) => { d.tenants = [d.tenants.acme]; },
         path: /^\$\.tenants: /m,
