@@ -19,6 +19,9 @@ struct http_server;
 struct stream_registry;
 struct curl_loop;
 struct sio_stream;
+struct webpush;
+struct guard;
+struct ssf_receiver;
 
 struct bridge {
     uv_loop_t *loop;
@@ -32,6 +35,10 @@ struct bridge {
     struct stream_registry *sessions; /* open SSE/WebSocket sessions (sse/session.c) */
     struct curl_loop *curl;           /* outgoing HTTP (net/curl_loop.c) */
     struct sio_stream *socketio;      /* socket.io delivery, NULL when disabled */
+    struct webpush *webpush;          /* Web Push delivery, NULL when disabled */
+    struct guard *guard;              /* outbound SSRF guard (net/guard.c), from outbound.allow */
+    /* the SSF push receiver (ssf/receiver.c), NULL when not configured */
+    struct ssf_receiver *ssf_receiver;
     struct metrics metrics;
     bool stopping; /* SIGTERM seen: refuse new connections, close the others */
 };

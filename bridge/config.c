@@ -389,7 +389,7 @@ static void parse_doc(struct bridge_config_ctx *x, json_object *doc, struct brid
     static const char *const keys[] = {
         "$schema", "listen", "public_url", "broker", "streams_file", "store",       "outbound",
         "limits",  "sse",    "socketio",   "ssf",    "webpush",      "unifiedpush", NULL};
-    static const char *const channels[] = {"ssf", "unifiedpush"};
+    static const char *const channels[] = {"unifiedpush"};
     json_object *v;
     char *streams = NULL;
     size_t i;
@@ -415,6 +415,7 @@ static void parse_doc(struct bridge_config_ctx *x, json_object *doc, struct brid
     parse_sse(x, doc, cfg);
     parse_socketio(x, doc, cfg);
     bridge_config__webpush(x, doc, cfg);
+    bridge_config__ssf(x, doc, cfg);
     /* Channel sections: objects, read by their channels from cfg->doc. */
     for (i = 0; i < sizeof(channels) / sizeof(channels[0]); i++) {
         char path[32];
@@ -575,6 +576,7 @@ void bridge_config_free(struct bridge_config *cfg)
     free(cfg->socketio.cors_origins);
     free(cfg->socketio.client_script);
     bridge_config__webpush_free(cfg);
+    bridge_config__ssf_free(cfg);
     free(cfg->path);
     json_object_put(cfg->doc);
     free(cfg);

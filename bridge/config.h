@@ -27,6 +27,22 @@ struct bridge_webpush_stream {
     char *topic_path; /* event path whose value collapses messages (RFC 8030 5.4), or NULL */
 };
 
+/* A transmitter of Security Event Tokens to the SSF receiver ("ssf.receiver.transmitters"). */
+struct bridge_ssf_transmitter {
+    char *tenant;        /* the tenant whose event topic its SETs go to */
+    char *issuer;        /* the exact "iss" of its SETs */
+    char *audience;      /* what their "aud" must contain */
+    char *jwks_file;     /* absolute path, or NULL */
+    char *jwks_uri;      /* http(s) URL fetched by the bridge, or NULL (one of the two is set) */
+    char *authorization; /* the exact Authorization header it sends, or NULL: none required */
+};
+
+/* An event type URI published under a name chosen in bridge.json ("ssf.receiver.event_names"). */
+struct bridge_ssf_event_name {
+    char *type;
+    char *name;
+};
+
 struct bridge_config {
     char *listen_host; /* from "listen": "127.0.0.1:8080" (also "[::1]:8080") */
     int listen_port;
@@ -83,6 +99,16 @@ struct bridge_config {
         struct bridge_webpush_stream *streams;
         size_t n_streams;
     } webpush;
+    struct {
+        bool enabled;            /* "ssf.receiver" is present */
+        char *namespace_;        /* event namespace of received SETs, default "ssf" */
+        unsigned languages;      /* descriptions offered: bits 1 << enum ssf_lang, default all */
+        unsigned jwks_refresh_s; /* jwks_uri fetched again this often, default 3600 */
+        struct bridge_ssf_transmitter *transmitters;
+        size_t n_transmitters;
+        struct bridge_ssf_event_name *event_names;
+        size_t n_event_names;
+    } ssf;
     char *path;       /* the file loaded */
     json_object *doc; /* the whole document, for channel sections added later */
 };

@@ -51,6 +51,10 @@ void bridge_config__webpush(struct bridge_config_ctx *x, json_object *doc,
                             struct bridge_config *cfg);
 void bridge_config__webpush_free(struct bridge_config *cfg);
 
+/* The "ssf" section (config_ssf.c). */
+void bridge_config__ssf(struct bridge_config_ctx *x, json_object *doc, struct bridge_config *cfg);
+void bridge_config__ssf_free(struct bridge_config *cfg);
+
 /* Decimal digits only: no sign, spaces or leading zeros; *out <= max. */
 bool bridge_config__decimal(const char *s, unsigned long max, unsigned long *out);
 

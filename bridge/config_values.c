@@ -150,7 +150,7 @@ bool bridge_config__reserved_path(const char *p)
     return strcmp(p, "/") == 0 || strcmp(p, "/healthz") == 0 || strcmp(p, "/metrics") == 0 ||
            strcmp(p, "/index.html") == 0 || strncmp(p, "/stream/", 8) == 0 ||
            strncmp(p, "/api/", 5) == 0 || strncmp(p, "/socket.io/", 11) == 0 ||
-           strncmp(p, "/.well-known/", 13) == 0;
+           strncmp(p, "/ssf/", 5) == 0 || strncmp(p, "/.well-known/", 13) == 0;
 }
 
 char *bridge_config__read_file(const char *path, size_t max, size_t *len, char *err, size_t errlen)
@@ -381,6 +381,8 @@ json_object *bridge_config__parse_json(const char *buf, size_t len, char *err, s
     jerr = json_tokener_get_error(tok);
     if (doc == NULL && jerr == json_tokener_continue)
         snprintf(err, errlen, "not valid JSON: unexpected end of the document");
+    else if (doc == NULL && jerr == json_tokener_success) /* json-c's value for null */
+        snprintf(err, errlen, "the document is null, not an object");
     else if (doc == NULL)
         snprintf(err, errlen, "not valid JSON at byte %zu: %s", json_tokener_get_parse_end(tok),
                  json_tokener_error_desc(jerr));

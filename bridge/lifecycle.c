@@ -12,8 +12,11 @@
 #include "core/config.h"
 #include "http/server.h"
 #include "net/curl_loop.h"
+#include "net/guard.h"
 #include "socketio/sio_stream.h"
 #include "sse/session.h"
+#include "ssf/receiver.h"
+#include "webpush/webpush.h"
 
 /* How long SIGTERM waits for streams to end before leaving the broker anyway. */
 #define DRAIN_MS 2000
@@ -44,7 +47,12 @@ static void on_link_message(void *ud, const char *topic, const void *payload, si
     struct bridge *b = ud;
     const char *s1 = strchr(topic, '/'), *s2 = s1 ? strchr(s1 + 1, '/') : NULL;
 
-    if (hub_on_message(b->hub, topic, payload, len) == 1 && s2) {
+    int unknown = hub_on_message(b->hub, topic, payload, len);
+
+    /* Web Push holds its streams' subscriptions for as long as the bridge runs. */
+    if (webpush_on_message(b, topic, payload, len) == 0)
+        unknown = 0;
+    if (unknown == 1 && s2) {
         char filter[2 * 130 + 4];
 
         snprintf(filter, sizeof(filter), "%.*s/#", (int)(s2 - topic), topic);
@@ -94,6 +102,8 @@ int bridge_reload(struct bridge *b)
     struct mqp_errors errs = {0};
     struct mqp_config *next = NULL;
 
+    /* The transmitters' keys are bridge.json's, not the streams file's: read them either way. */
+    ssf_receiver_reload(b);
     if (mqp_config_load_file(b->cfg->streams_file, &next, &errs) != 0) {
         fprintf(stderr, "mqpush-bridge: reload: %s refused, the previous streams stay\n",
                 b->cfg->streams_file);
@@ -121,6 +131,8 @@ static void close_handle(uv_handle_t *h)
 /* The parts whose handles close on the loop (and the store). */
 static void close_parts(struct bridge *b)
 {
+    webpush_close(b);
+    ssf_receiver_close(b);
     sio_stream_free(b);
     curl_loop_close(b->curl);
     b->curl = NULL;
@@ -139,6 +151,10 @@ static void free_rest(struct bridge *b)
     b->link = NULL;
     mqp_config_free(b->streams);
     b->streams = NULL;
+    webpush_free(b);
+    ssf_receiver_free(b);
+    guard_free(b->guard);
+    b->guard = NULL;
 }
 
 static void on_link_stopped(void *arg)
@@ -229,7 +245,16 @@ int bridge_start(struct bridge *b, uv_loop_t *loop, struct bridge_config *cfg)
         goto fail;
     if (curl_loop_new(loop, &b->curl) != 0)
         goto fail;
+    if (guard_new((const char *const *)cfg->outbound_allow, cfg->n_outbound_allow, &b->guard, err,
+                  sizeof(err)) != 0) {
+        fprintf(stderr, "mqpush-bridge: outbound.allow: %s\n", err);
+        goto fail;
+    }
+    if (webpush_start(b) != 0)
+        goto fail;
     if (sio_stream_start(b) != 0)
+        goto fail;
+    if (ssf_receiver_start(b) != 0)
         goto fail;
     if (http_server_start(b) != 0)
         goto fail;

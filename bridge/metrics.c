@@ -10,6 +10,9 @@
 
 static const char *const channel_names[METRICS_CH_COUNT] = {"sse", "ws", "poll", "socketio"};
 static const char *const result_names[METRICS_RES_COUNT] = {"ok", "dropped", "filtered"};
+static const char *const push_names[METRICS_PUSH_COUNT] = {"webpush"};
+static const char *const push_results[METRICS_PUSH_RES_COUNT] = {
+    "delivered", "retried", "expired", "gone", "rejected", "refused"};
 
 const char *metrics_channel_name(enum metrics_channel ch)
 {
@@ -94,6 +97,22 @@ char *metrics_render(const struct metrics *m, const struct metrics_extra *x, siz
            "Successful connections to the broker.", x->broker_connects);
     scalar(&b, "mqpush_bridge_broker_up", "gauge", "1 while the broker link is up.",
            (uint64_t)(x->broker_up != 0));
+    put(&b, "# HELP mqpush_bridge_push_total Outbound push attempts, per channel and outcome.\n"
+            "# TYPE mqpush_bridge_push_total counter\n");
+    for (ch = 0; ch < METRICS_PUSH_COUNT; ch++)
+        for (r = 0; r < METRICS_PUSH_RES_COUNT; r++)
+            put(&b, "mqpush_bridge_push_total{channel=\"%s\",result=\"%s\"} %" PRIu64 "\n",
+                push_names[ch], push_results[r], m->push[ch][r]);
+    put(&b, "# HELP mqpush_bridge_push_subscriptions Push subscriptions held.\n"
+            "# TYPE mqpush_bridge_push_subscriptions gauge\n");
+    for (ch = 0; ch < METRICS_PUSH_COUNT; ch++)
+        put(&b, "mqpush_bridge_push_subscriptions{channel=\"%s\"} %" PRIu64 "\n", push_names[ch],
+            x->push_subscriptions[ch]);
+    put(&b, "# HELP mqpush_bridge_push_pending Messages in the outbox, not yet accepted.\n"
+            "# TYPE mqpush_bridge_push_pending gauge\n");
+    for (ch = 0; ch < METRICS_PUSH_COUNT; ch++)
+        put(&b, "mqpush_bridge_push_pending{channel=\"%s\"} %" PRIu64 "\n", push_names[ch],
+            x->push_pending[ch]);
     if (b.failed) {
         free(b.p);
         return NULL;

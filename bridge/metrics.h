@@ -23,11 +23,25 @@ enum metrics_result {
     METRICS_RES_COUNT
 };
 
+/* Outbound pushes (durable channels), per channel and outcome. */
+enum metrics_push_channel { METRICS_PUSH_WEBPUSH = 0, METRICS_PUSH_COUNT };
+
+enum metrics_push_result {
+    METRICS_PUSH_DELIVERED = 0, /* 2xx */
+    METRICS_PUSH_RETRIED,       /* network error, 5xx, 429: tried again later */
+    METRICS_PUSH_EXPIRED,       /* its TTL ran out before it was accepted */
+    METRICS_PUSH_GONE,          /* 404/410: the subscription was dropped */
+    METRICS_PUSH_REJECTED,      /* other 4xx (400, 401, 403, 413): dropped, logged */
+    METRICS_PUSH_REFUSED,       /* the SSRF guard refused the address */
+    METRICS_PUSH_RES_COUNT
+};
+
 struct metrics {
     uint64_t connections[METRICS_CH_COUNT]; /* gauge: open streams per channel */
     uint64_t deliveries[METRICS_CH_COUNT][METRICS_RES_COUNT];
     uint64_t http_requests;
     uint64_t http_errors; /* 4xx/5xx answered */
+    uint64_t push[METRICS_PUSH_COUNT][METRICS_PUSH_RES_COUNT];
 };
 
 /* Gauges and counters owned by other modules, read when rendering. */
@@ -39,6 +53,8 @@ struct metrics_extra {
     uint64_t consumers;
     uint64_t broker_connects;
     int broker_up;
+    uint64_t push_subscriptions[METRICS_PUSH_COUNT]; /* gauges */
+    uint64_t push_pending[METRICS_PUSH_COUNT];       /* messages in the outbox */
 };
 
 const char *metrics_channel_name(enum metrics_channel ch);

@@ -24,6 +24,7 @@ static const char usage_text[] = "usage: mqpushctl <command> [options]\n"
                                  "  jwks          print the public JWKS of a private key\n"
                                  "  token         mint a signed JWT\n"
                                  "  check-config  validate a streams file\n"
+                                 "  rotate-vapid  have a running bridge replace its VAPID key\n"
                                  "\n"
                                  "Run 'mqpushctl <command> --help' for the options of a command.\n";
 
@@ -190,10 +191,8 @@ int main(int argc, char **argv)
         const char *name;
         int (*run)(int argc, char **argv);
     } commands[] = {
-        {"keygen", ctl_keygen},
-        {"jwks", ctl_jwks},
-        {"token", ctl_token},
-        {"check-config", ctl_check_config},
+        {"keygen", ctl_keygen}, {"rotate-vapid", ctl_rotate_vapid}, {"jwks", ctl_jwks},
+        {"token", ctl_token},   {"check-config", ctl_check_config},
     };
 
     if (argc < 2) {

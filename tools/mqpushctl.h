@@ -19,6 +19,7 @@ int ctl_keygen(int argc, char **argv);
 int ctl_jwks(int argc, char **argv);
 int ctl_token(int argc, char **argv);
 int ctl_check_config(int argc, char **argv);
+int ctl_rotate_vapid(int argc, char **argv);
 
 /* Read a PEM private key. Returns the key (caller frees with EVP_PKEY_free()) or NULL after
  * printing why to stderr. */

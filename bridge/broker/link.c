@@ -199,6 +199,17 @@ static void on_message(struct mosquitto *m, void *obj, const struct mosquitto_me
     l->ops->on_message(l->ud, msg->topic, msg->payload, (size_t)msg->payloadlen);
 }
 
+static void on_publish(struct mosquitto *m, void *obj, int mid, int reason,
+                       const mosquitto_property *props)
+{
+    (void)m;
+    (void)obj;
+    (void)props;
+    /* MQTT 5 3.4.2.1: 0x10 "no matching subscribers" is a success; 0x80 and above refuse. */
+    if (reason >= 0x80)
+        log_line("PUBLISH %d refused: %s", mid, mosquitto_reason_string(reason));
+}
+
 static void on_handle_closed(uv_handle_t *h)
 {
     struct mqlink *l = h->data;
@@ -461,6 +472,7 @@ int mqlink_new(uv_loop_t *loop, const struct mqlink_params *p, const struct mqli
     mosquitto_disconnect_v5_callback_set(l->mosq, on_disconnect);
     mosquitto_message_v5_callback_set(l->mosq, on_message);
     mosquitto_subscribe_v5_callback_set(l->mosq, on_subscribe);
+    mosquitto_publish_v5_callback_set(l->mosq, on_publish);
     *out = l;
     return 0;
 fail:
@@ -501,7 +513,10 @@ void mqlink_subscribe(void *arg, const char *filter)
         }
         HASH_ADD_KEYPTR(hh, l->subs, s->filter, strlen(s->filter), s);
     }
-    if (s->refs++ == 0 && l->up) {
+    s->refs++;
+    /* Each new holder waits for a SUBACK before it tells its clients they are live: ask again
+     * unless one is on its way (a repeated SUBSCRIBE replaces the subscription, MQTT 5 3.8.4). */
+    if (l->up && s->mid == 0) {
         send_subscribe(l, s);
         update_poll(l);
     }
@@ -537,6 +552,21 @@ void mqlink_drop_stale(struct mqlink *l, const char *filter)
         return;
     mosquitto_unsubscribe_v5(l->mosq, NULL, filter, NULL);
     update_poll(l);
+}
+
+int mqlink_publish(struct mqlink *l, const char *topic, const void *payload, size_t len)
+{
+    int rc;
+
+    if (!l->up || len > (size_t)MQTT_MAX_PAYLOAD)
+        return -1;
+    rc = mosquitto_publish_v5(l->mosq, NULL, topic, (int)len, payload, 1, false, NULL);
+    if (rc != MOSQ_ERR_SUCCESS) {
+        log_line("PUBLISH to %s not sent: %s", topic, mosquitto_strerror(rc));
+        return -1;
+    }
+    update_poll(l);
+    return 0;
 }
 
 bool mqlink_is_up(const struct mqlink *l)

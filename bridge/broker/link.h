@@ -53,14 +53,22 @@ int mqlink_new(uv_loop_t *loop, const struct mqlink_params *p, const struct mqli
  * after mqlink_stop(). */
 int mqlink_start(struct mqlink *l);
 
-/* Reference-counted: the first subscribe of a filter sends SUBSCRIBE (QoS 1), the last
- * unsubscribe sends UNSUBSCRIBE. While down, the set is remembered and sent on connect.
+/* Reference-counted: a subscribe sends SUBSCRIBE (QoS 1) unless one is awaiting its SUBACK,
+ * so that every holder sees on_subscribed; the last unsubscribe sends UNSUBSCRIBE. While down,
+ * the set is remembered and sent on connect.
  * Signatures fit struct hub_link_ops. */
 void mqlink_subscribe(void *l, const char *filter);
 void mqlink_unsubscribe(void *l, const char *filter);
 /* A message came for filter although nobody holds it (a session left by an earlier process,
  * or an unsubscribe while down): unsubscribe it at the broker unless it is referenced. */
 void mqlink_drop_stale(struct mqlink *l, const char *filter);
+
+/* Publish payload (len bytes, copied) on topic, QoS 1, not retained. Returns 0 once the
+ * PUBLISH is queued on an up link: libmosquitto sends it again until the PUBACK comes, also
+ * after a reconnect of this process. -1 when the link is down or libmosquitto refused it; the
+ * caller decides whether to try later. A PUBACK that refuses the message (reason code 0x80 or
+ * above, e.g. the broker's ACL) is only logged. */
+int mqlink_publish(struct mqlink *l, const char *topic, const void *payload, size_t len);
 
 /* Up: CONNACK accepted and the connection not lost since. */
 bool mqlink_is_up(const struct mqlink *l);

@@ -13,6 +13,7 @@
 #include "socketio/eio_server.h"
 
 struct stream_sess;
+struct api_route;
 
 enum conn_kind {
     CONN_IDLE = 0,  /* between requests */
@@ -20,6 +21,7 @@ enum conn_kind {
     CONN_BODY_WAIT, /* reading a POST body for a route */
     CONN_STREAM,    /* taken over by a stream session (SSE or WebSocket) */
     CONN_WS_REFUSE, /* WebSocket to be closed with close_code */
+    CONN_API_WAIT,  /* a JSON API handler waits (http/api.h api_defer()) */
 };
 
 struct conn {
@@ -37,6 +39,15 @@ struct conn {
     struct stream_sess *ss;               /* owned, CONN_STREAM */
     int close_code;                       /* CONN_WS_REFUSE */
     char close_reason[48];
+    const struct api_route *api; /* a JSON API request (http/api.h) waiting for its body */
+    /* CONN_API_WAIT: resumed in the writable callback once api_wake() was called; abandoned
+     * when the connection closes first. */
+    int (*api_resume)(struct conn *c, void *arg);
+    void (*api_abandon)(void *arg);
+    void *api_arg;
+    bool api_woken;
+    /* room for "/ssf/receive/" and a tenant id of up to 128 bytes */
+    char api_path[160];
     bool in_eio;         /* this request or WebSocket is Engine.IO's (socket.io) */
     struct eio_conn eio; /* its transport state */
 };

@@ -11,6 +11,7 @@
 #include "hub.h"
 #include "http/request.h"
 #include "sse/session.h"
+#include "webpush/webpush.h"
 
 /* The demo page, embedded at build time from bridge/web/index.html (web/embed.cmake). */
 extern const unsigned char web_index_html[];
@@ -86,7 +87,11 @@ static int metrics(struct conn *c)
         .broker_up = b->link ? mqlink_is_up(b->link) : 0,
     };
     size_t len;
-    char *text = metrics_render(&b->metrics, &x, &len);
+    char *text;
+
+    webpush_gauges(b, &x.push_subscriptions[METRICS_PUSH_WEBPUSH],
+                   &x.push_pending[METRICS_PUSH_WEBPUSH]);
+    text = metrics_render(&b->metrics, &x, &len);
     int rc;
 
     if (text == NULL)

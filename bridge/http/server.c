@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "api.h"
 #include "conn.h"
 #include "sse/poll.h"
 #include "request.h"
@@ -117,6 +118,7 @@ static void conn_cleanup(struct conn *c)
     c->in_eio = false;
     if (c->ss)
         session_closed(c);
+    api_closed(c);
     free(c->reply);
     free(c->body);
     c->reply = c->body = NULL;
@@ -186,10 +188,16 @@ static int on_http(struct conn *c, const char *path)
         return http_reply_error(c, 503, "unavailable", "shutting down");
     if (is_method(wsi, WSI_TOKEN_OPTIONS_URI))
         return http_reply(c, 204, NULL, NULL, 0,
-                          "access-control-allow-methods: GET, POST, OPTIONS\r\n"
+                          "access-control-allow-methods: GET, POST, DELETE, OPTIONS\r\n"
                           "access-control-allow-headers: authorization, content-type, "
                           "last-event-id, accept\r\n"
                           "access-control-max-age: 600\r\n");
+    {
+        const struct api_route *r = api_find(path);
+
+        if (r)
+            return api_begin(c, r, path);
+    }
     kind = stream_path(path, id, sizeof(id));
     if (kind == 1) {
         if (!get)
@@ -315,6 +323,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
             return eio_http_body_done(&c->eio);
         if (c->kind != CONN_BODY_WAIT)
             return 0;
+        if (c->api)
+            return api_body_done(c);
         return session_open_http(c, NULL, c->route);
     case LWS_CALLBACK_HTTP_WRITEABLE:
         if (c->in_eio)
@@ -323,6 +333,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
             return write_reply(c);
         if (c->kind == CONN_STREAM)
             return session_writable(c);
+        if (c->kind == CONN_API_WAIT)
+            return api_writable(c);
         return 0;
     case LWS_CALLBACK_ESTABLISHED:
         c->b = srv->b;

@@ -13,6 +13,7 @@
 #include "http/request.h"
 #include "socketio/sio_server.h"
 #include "subscriber.h"
+#include "webpush/webpush.h"
 
 #define TICK_MS 1000
 #define PID_LEN SIO_SID_LEN
@@ -39,6 +40,8 @@ struct sub {
     struct sub *prev, *next;
     struct sub *knext;
     bool on_kill;
+    bool live_seen; /* the CONNECT answer went out */
+    bool key_due;   /* emit mqpush:vapid-key (Web Push streams) */
 };
 
 /* A socket that may come back (connection state recovery). */
@@ -260,8 +263,13 @@ static void on_wake(void *owner)
 {
     struct sub *s = owner;
 
-    if (hub_consumer_live(s->hc))
+    if (hub_consumer_live(s->hc)) {
+        if (!s->live_seen) {
+            s->live_seen = true;
+            s->key_due = webpush_key_for(s->owner->b, s->tenant, s->stream) != NULL;
+        }
         sio_socket_accept(s->sk);
+    }
     sio_socket_want_write(s->sk);
 }
 
@@ -431,6 +439,8 @@ static int on_connect(void *ud, struct sio_socket *sk, json_object *auth, json_o
     /* An event published before the broker confirmed the subscription might not come: the
      * CONNECT answer waits for it (hub wake), so that "connect" means "live". */
     if (hub_consumer_live(s->hc)) {
+        s->live_seen = true;
+        s->key_due = webpush_key_for(b, tenant, stream_id) != NULL;
         sio_socket_want_write(sk);
         return 0;
     }
@@ -521,6 +531,21 @@ static void on_pull(void *ud, struct sio_socket *sk)
 
     if (s == NULL || s->hc == NULL)
         return;
+    if (s->key_due) {
+        const char *key = webpush_key_for(g->b, s->tenant, s->stream);
+        char *p = scratch(g, nl + strlen(s->stream) + 256);
+
+        if (p == NULL)
+            return;
+        if (key && sio_socket_put(sk, p,
+                                  (size_t)sprintf(p,
+                                                  "2%s,[\"mqpush:vapid-key\",{\"namespace\":"
+                                                  "\"mqpush\",\"name\":\"vapid-key\",\"stream\":"
+                                                  "\"%s\",\"payload\":{\"key\":\"%s\"}}]",
+                                                  sio_socket_nsp(sk), s->stream, key)) != 0)
+            return;
+        s->key_due = false;
+    }
     while ((ev = hub_consumer_peek(s->hc)) != NULL) {
         const struct mqp_stream *st =
             mqp_stream_ref_get(&s->model, g->b->streams, s->tenant, s->stream);
@@ -614,6 +639,19 @@ int sio_stream_start(struct bridge *b)
 struct eio_server *sio_stream_eio(struct bridge *b)
 {
     return G(b) ? sio_server_eio(G(b)->srv) : NULL;
+}
+
+void sio_stream_announce_key(struct bridge *b)
+{
+    struct sio_stream *g = G(b);
+    struct sub *s;
+
+    for (s = g ? g->subs : NULL; s; s = s->next) {
+        if (s->live_seen && webpush_key_for(b, s->tenant, s->stream)) {
+            s->key_due = true;
+            sio_socket_want_write(s->sk);
+        }
+    }
 }
 
 void sio_stream_recheck(struct bridge *b)

@@ -17,6 +17,8 @@ struct eio_server;
 int sio_stream_start(struct bridge *b);
 /* The Engine.IO server for the HTTP server's /socket.io/ routes, or NULL when disabled. */
 struct eio_server *sio_stream_eio(struct bridge *b);
+/* The VAPID key changed: emit mqpush:vapid-key on every socket of a Web Push stream. */
+void sio_stream_announce_key(struct bridge *b);
 /* After a reload: disconnect the sockets whose stream is gone or no longer readable. */
 void sio_stream_recheck(struct bridge *b);
 /* Close every session (SIGTERM). */

@@ -18,6 +18,7 @@
 #include "hub.h"
 #include "http/request.h"
 #include "subscriber.h"
+#include "webpush/webpush.h"
 
 /* What one write may carry: enough to coalesce a burst, small enough to keep every client
  * moving when many are behind. */
@@ -252,6 +253,7 @@ static void ready_frame(struct stream_sess *ss, struct out *o)
 {
     char cursor[HUB_ID_LEN + 3];
 
+    ss->key_due = webpush_key_for(ss->reg->b, ss->tenant, ss->stream) != NULL;
     if (ss->ready_id[0])
         snprintf(cursor, sizeof(cursor), "\"%s\"", ss->ready_id);
     else
@@ -330,6 +332,16 @@ static int sse_writable(struct stream_sess *ss)
             ss->ready_sent = true;
         }
     }
+    if (ss->key_due && ss->ready_sent && !ss->end_reason) {
+        const char *key = webpush_key_for(r->b, ss->tenant, ss->stream);
+
+        if (key)
+            out_fmt(&o,
+                    "event: mqpush:vapid-key\ndata: {\"namespace\":\"mqpush\",\"name\":"
+                    "\"vapid-key\",\"stream\":\"%s\",\"payload\":{\"key\":\"%s\"}}\n\n",
+                    ss->stream, key);
+        ss->key_due = false;
+    }
     if (ss->end_reason) {
         out_fmt(&o, "event: mqpush:reconnect\ndata: {\"reason\":\"%s\"}\n\n", ss->end_reason);
         ss->close_after_write = true;
@@ -365,7 +377,7 @@ static int ws_text(struct stream_sess *ss, const char *s, size_t n)
 
 static int ws_control(struct stream_sess *ss, const char *name, const char *fields)
 {
-    char buf[256];
+    char buf[512];
     int n =
         snprintf(buf, sizeof(buf), "{\"namespace\":\"mqpush\",\"name\":\"%s\",%s}", name, fields);
 
@@ -382,6 +394,7 @@ static int ws_ready(struct stream_sess *ss)
     else
         snprintf(fields, sizeof(fields), "\"cursor\":null,\"replayed\":%zu", ss->replayed);
     ss->ready_sent = true;
+    ss->key_due = webpush_key_for(ss->reg->b, ss->tenant, ss->stream) != NULL;
     return ws_control(ss, "ready", fields);
 }
 
@@ -416,6 +429,16 @@ static int ws_writable(struct stream_sess *ss)
             return -1;
         consumed(ss, send);
         if (!ss->ready_sent && ss->replay_left == 0 && hub_consumer_live(ss->hc) && ws_ready(ss))
+            return -1;
+    }
+    if (ss->key_due && ss->ready_sent && !ss->end_reason && !lws_send_pipe_choked(wsi)) {
+        const char *key = webpush_key_for(ss->reg->b, ss->tenant, ss->stream);
+        char kf[320];
+
+        ss->key_due = false;
+        snprintf(kf, sizeof(kf), "\"stream\":\"%s\",\"payload\":{\"key\":\"%s\"}", ss->stream,
+                 key ? key : "");
+        if (key && ws_control(ss, "vapid-key", kf))
             return -1;
     }
     if (ss->end_reason && !lws_send_pipe_choked(wsi)) {
@@ -579,6 +602,20 @@ void sessions_shutdown(struct bridge *b)
         } else {
             ss->killed = true;
             lws_set_timeout(ss->c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+        }
+    }
+}
+
+void sessions_announce_key(struct bridge *b)
+{
+    struct stream_registry *r = registry(b);
+    struct stream_sess *ss;
+
+    for (ss = r ? r->head : NULL; ss; ss = ss->next) {
+        if (ss->ready_sent && !ss->end_reason && !ss->killed &&
+            webpush_key_for(b, ss->tenant, ss->stream)) {
+            ss->key_due = true;
+            lws_callback_on_writable(ss->c->wsi);
         }
     }
 }

@@ -32,6 +32,9 @@ void session_closed(struct conn *c);
  * longer read it. */
 void sessions_recheck(struct bridge *b);
 
+/* The VAPID key changed: send mqpush:vapid-key on every session of a Web Push stream. */
+void sessions_announce_key(struct bridge *b);
+
 /* End every session (shutdown). */
 void sessions_shutdown(struct bridge *b);
 

@@ -31,6 +31,7 @@ struct stream_sess {
     enum hub_resume resume;
     char ready_id[HUB_ID_LEN + 1];
     bool ws, preamble_done, ready_sent, hb_due, close_after_write, killed;
+    bool key_due; /* send mqpush:vapid-key (a Web Push stream: after ready, on rotation) */
     const char *end_reason; /* set: send mqpush:reconnect and end */
     enum wake_queue queued; /* waiting on reg->now or reg->deferred */
     struct stream_sess *prev, *next;

@@ -25,7 +25,9 @@ static const char *const migrations[] = {
     ") WITHOUT ROWID;",
     /* 2: push subscriptions and their outbox; a subscription's messages go with it. */
     "CREATE TABLE push_sub ("
-    "  id INTEGER PRIMARY KEY,"
+    /* AUTOINCREMENT: an id is never given again, so a message still queued for a removed
+     * subscription cannot reach the next one. */
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
     "  channel TEXT NOT NULL,"
     "  endpoint TEXT NOT NULL,"
     "  p256dh BLOB,"

@@ -164,9 +164,10 @@ int store__sqlite_sub_delete(struct store *st, const char *channel, int64_t id,
 int store__sqlite_sub_delete_session(struct store *st, const char *channel, const char *tenant,
                                      const char *user, const char *session)
 {
+    /* NULL user or session: any (a revoked session of unknown user, all of a user's). */
     return run_delete(st,
-                      "DELETE FROM push_sub WHERE channel = ?1 AND tenant = ?2 AND user = ?3 "
-                      "AND session = ?4",
+                      "DELETE FROM push_sub WHERE channel = ?1 AND tenant = ?2 AND "
+                      "(?3 IS NULL OR user = ?3) AND (?4 IS NULL OR session = ?4)",
                       channel, tenant, user, session);
 }
 

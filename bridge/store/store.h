@@ -62,8 +62,9 @@ struct store_ops {
     /* 1 and *out filled (owned), 0 absent, -1 error. */
     int (*sub_get)(struct store *st, const char *channel, const char *endpoint,
                    struct store_sub *out);
-    /* Delete by id (0 for all), endpoint, session (user, session) or every subscription whose
-     * vapid_key differs from keep: the number deleted, or -1. Their pending messages go too. */
+    /* Delete by id (0 for all), endpoint, session (user, session; NULL for any, not both) or
+     * every subscription whose vapid_key differs from keep: the number deleted, or -1. Their
+     * pending messages go too. */
     int (*sub_delete)(struct store *st, const char *channel, int64_t id, const char *endpoint);
     int (*sub_delete_session)(struct store *st, const char *channel, const char *tenant,
                               const char *user, const char *session);

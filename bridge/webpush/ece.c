@@ -12,6 +12,7 @@
 #include <openssl/param_build.h>
 #include <openssl/params.h>
 #include <openssl/rand.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,20 +51,26 @@ cleanup:
     return key;
 }
 
-/* fromdata does not check that the point lies on the curve: the public key check does. */
-static EVP_PKEY *peer_key(const unsigned char *pub, size_t len)
+/*
+ * The user agent's key as a peer for ECDH, given a key of the group (like, any P-256 key):
+ * copying its parameters avoids building the group anew for every message. The point must
+ * lie on the curve (RFC 8291 3.1, the invalid-curve attack); P-256 has cofactor 1, so that is
+ * the whole check, and OpenSSL's full check (a multiplication by the group order) adds
+ * nothing but time.
+ */
+static EVP_PKEY *peer_key(const unsigned char *pub, size_t len, EVP_PKEY *like)
 {
     EVP_PKEY *key;
-    EVP_PKEY_CTX *ctx;
+    EVP_PKEY_CTX *ctx = NULL;
     int ok;
 
     if (len != WEBPUSH_KEY_LEN || pub[0] != 0x04)
         return NULL;
-    key = p256_key(pub, len, NULL);
-    if (key == NULL)
-        return NULL;
-    ctx = EVP_PKEY_CTX_new_from_pkey(NULL, key, NULL);
-    ok = ctx && EVP_PKEY_public_check(ctx) == 1;
+    key = EVP_PKEY_new();
+    ok = key && EVP_PKEY_copy_parameters(key, like) == 1 &&
+         EVP_PKEY_set1_encoded_public_key(key, pub, len) == 1 &&
+         (ctx = EVP_PKEY_CTX_new_from_pkey(NULL, key, NULL)) != NULL &&
+         EVP_PKEY_public_check_quick(ctx) == 1;
     EVP_PKEY_CTX_free(ctx);
     if (!ok) {
         EVP_PKEY_free(key);
@@ -72,11 +79,50 @@ static EVP_PKEY *peer_key(const unsigned char *pub, size_t len)
     return key;
 }
 
+/* Key generation from a context prepared once per thread (making one costs as much again as
+ * the generation); freed when the thread ends. */
+static pthread_key_t gen_key;
+static pthread_once_t gen_once = PTHREAD_ONCE_INIT;
+static int gen_ok;
+
+static void gen_ctx_free(void *ctx)
+{
+    EVP_PKEY_CTX_free(ctx);
+}
+
+static void gen_init(void)
+{
+    gen_ok = pthread_key_create(&gen_key, gen_ctx_free) == 0;
+}
+
+static EVP_PKEY *p256_generate(void)
+{
+    EVP_PKEY_CTX *ctx;
+    EVP_PKEY *key = NULL;
+
+    if (pthread_once(&gen_once, gen_init) != 0 || !gen_ok)
+        return EVP_EC_gen("P-256");
+    ctx = pthread_getspecific(gen_key);
+    if (ctx == NULL) {
+        ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+        if (ctx == NULL || EVP_PKEY_keygen_init(ctx) != 1 ||
+            EVP_PKEY_CTX_set_group_name(ctx, "P-256") != 1 ||
+            pthread_setspecific(gen_key, ctx) != 0) {
+            EVP_PKEY_CTX_free(ctx);
+            return EVP_EC_gen("P-256");
+        }
+    }
+    if (EVP_PKEY_keygen(ctx, &key) != 1)
+        return NULL;
+    return key;
+}
+
 int webpush_ece_valid_key(const unsigned char *key, size_t len)
 {
-    EVP_PKEY *k = peer_key(key, len);
+    EVP_PKEY *like = p256_generate(), *k = like ? peer_key(key, len, like) : NULL;
 
     EVP_PKEY_free(k);
+    EVP_PKEY_free(like);
     return k != NULL;
 }
 
@@ -104,7 +150,9 @@ static int ecdh(EVP_PKEY *mine, EVP_PKEY *peer, unsigned char secret[32])
 {
     EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, mine, NULL);
     size_t len = 32;
-    int ok = ctx && EVP_PKEY_derive_init(ctx) == 1 && EVP_PKEY_derive_set_peer(ctx, peer) == 1 &&
+    /* peer_key() has checked the point */
+    int ok = ctx && EVP_PKEY_derive_init(ctx) == 1 &&
+             EVP_PKEY_derive_set_peer_ex(ctx, peer, 0) == 1 &&
              EVP_PKEY_derive(ctx, secret, &len) == 1 && len == 32;
 
     EVP_PKEY_CTX_free(ctx);
@@ -130,7 +178,7 @@ static EVP_PKEY *ephemeral(const struct webpush_ece_fixed *fixed)
         EC_GROUP_free(g);
         return k;
     }
-    return EVP_EC_gen("P-256");
+    return p256_generate();
 }
 
 int webpush_ece_encrypt(const unsigned char *ua_public, const unsigned char *auth,
@@ -153,12 +201,15 @@ int webpush_ece_encrypt(const unsigned char *ua_public, const unsigned char *aut
     *out_len = 0;
     if (len + pad > WEBPUSH_MAX_PLAINTEXT)
         return fail(err, errlen, "message too large for one push record");
-    peer = peer_key(ua_public, WEBPUSH_KEY_LEN);
-    if (peer == NULL)
-        return fail(err, errlen, "p256dh is not a P-256 point");
     mine = ephemeral(fixed);
-    if (mine == NULL ||
-        EVP_PKEY_get_octet_string_param(mine, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, as_public,
+    if (mine == NULL)
+        return fail(err, errlen, "cannot make the ephemeral key");
+    peer = peer_key(ua_public, WEBPUSH_KEY_LEN, mine);
+    if (peer == NULL) {
+        fail(err, errlen, "p256dh is not a P-256 point");
+        goto cleanup;
+    }
+    if (EVP_PKEY_get_octet_string_param(mine, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, as_public,
                                         sizeof(as_public), &as_len) != 1 ||
         as_len != WEBPUSH_KEY_LEN) {
         fail(err, errlen, "cannot make the ephemeral key");

@@ -1,0 +1,527 @@
+/*
+ * Sending: pending messages wait in a heap by due time; a due message is encrypted on libuv's
+ * thread pool (RFC 8291: a key pair and an ECDH per message), then POSTed through curl multi
+ * with its VAPID header (RFC 8292, made on the loop thread: the JWT is cached per origin).
+ * The push service's answer decides what happens next (RFC 8030 5, 6, 8.4):
+ *   2xx delivered; 404/410 the subscription is gone; 413 dropped; 429/503 wait for
+ *   Retry-After (per origin); other 4xx logged and dropped; 3xx (never followed), 5xx and
+ *   network errors retried with capped exponential backoff and jitter while the TTL lasts.
+ */
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <curl/curl.h>
+#include <json-c/json.h>
+#include "b64url.h"
+#include "net/curl_loop.h"
+#include "net/guard.h"
+#include "webpush/webpush_int.h"
+
+#define RESPONSE_KEEP 512 /* bytes of an error response kept for the log */
+#define RETRY_AFTER_MAX_S 3600
+
+struct wp_job {
+    uv_work_t work;
+    struct webpush *wp;
+    struct wp_msg *msg; /* owned while in flight */
+    unsigned char p256dh[WEBPUSH_KEY_LEN];
+    unsigned char auth[WEBPUSH_AUTH_LEN];
+    char *plain; /* what is encrypted: the event, or its compact form */
+    size_t plain_len, pad;
+    unsigned char *out; /* the aes128gcm body */
+    size_t out_len;
+    int rc;
+    char err[128];
+    char *endpoint;
+    char *origin;
+    char *authorization;
+    char topic[40];
+    const char *urgency; /* borrowed from b->cfg */
+    unsigned ttl_s;
+    CURL *easy;
+    struct curl_slist *headers;
+    struct guard_pin pin;
+    char response[RESPONSE_KEEP + 1];
+    size_t response_len;
+};
+
+/* The heap: (due_ms, id) ascending. */
+static bool before(const struct wp_msg *a, const struct wp_msg *b)
+{
+    return a->due_ms < b->due_ms || (a->due_ms == b->due_ms && a->id < b->id);
+}
+
+int wp_queue_push(struct webpush *wp, struct wp_msg *m)
+{
+    size_t i;
+
+    if (wp->heap_len == wp->heap_cap) {
+        size_t cap = wp->heap_cap ? wp->heap_cap * 2 : 256;
+        struct wp_msg **h = realloc(wp->heap, cap * sizeof(*h));
+
+        if (h == NULL)
+            return -1;
+        wp->heap = h;
+        wp->heap_cap = cap;
+    }
+    i = wp->heap_len++;
+    while (i > 0 && before(m, wp->heap[(i - 1) / 2])) {
+        wp->heap[i] = wp->heap[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    wp->heap[i] = m;
+    return 0;
+}
+
+static struct wp_msg *queue_pop(struct webpush *wp)
+{
+    struct wp_msg *top = wp->heap[0], *last = wp->heap[--wp->heap_len];
+    size_t i = 0;
+
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        const struct wp_msg *cand = last;
+
+        if (l < wp->heap_len && before(wp->heap[l], cand)) {
+            m = l;
+            cand = wp->heap[l];
+        }
+        if (r < wp->heap_len && before(wp->heap[r], cand))
+            m = r;
+        if (m == i)
+            break;
+        wp->heap[i] = wp->heap[m];
+        i = m;
+    }
+    if (wp->heap_len > 0)
+        wp->heap[i] = last;
+    return top;
+}
+
+void wp_msg_free(struct wp_msg *m)
+{
+    if (m) {
+        free(m->body);
+        free(m);
+    }
+}
+
+void wp_queue_clear(struct webpush *wp)
+{
+    while (wp->heap_len > 0)
+        wp_msg_free(queue_pop(wp));
+    free(wp->heap);
+    wp->heap = NULL;
+    wp->heap_cap = 0;
+}
+
+static struct wp_origin *origin_get(struct webpush *wp, const char *origin)
+{
+    struct wp_origin *o = NULL;
+
+    HASH_FIND_STR(wp->origins, origin, o);
+    if (o)
+        return o;
+    o = calloc(1, sizeof(*o));
+    if (o == NULL || (o->origin = strdup(origin)) == NULL) {
+        free(o);
+        return NULL;
+    }
+    HASH_ADD_KEYPTR(hh, wp->origins, o->origin, strlen(o->origin), o);
+    return o;
+}
+
+static void job_free(struct wp_job *j)
+{
+    if (j == NULL)
+        return;
+    if (j->easy)
+        curl_easy_cleanup(j->easy);
+    curl_slist_free_all(j->headers);
+    wp_msg_free(j->msg);
+    free(j->plain);
+    free(j->out);
+    free(j->endpoint);
+    free(j->origin);
+    free(j->authorization);
+    free(j);
+}
+
+static void count(struct webpush *wp, enum metrics_push_result r)
+{
+    wp->b->metrics.push[METRICS_PUSH_WEBPUSH][r]++;
+}
+
+/* The message is finished with (delivered, dropped or expired): out of the outbox. */
+static void finish(struct webpush *wp, struct wp_job *j, enum metrics_push_result r)
+{
+    struct store *st = wp->b->store;
+
+    count(wp, r);
+    if (st->ops->msg_delete(st, j->msg->id) != 0)
+        fprintf(stderr, "mqpush-bridge: webpush: cannot delete message %lld from the outbox\n",
+                (long long)j->msg->id);
+}
+
+/* Try again at due_ms, or give up when the TTL will be over by then. */
+static void retry(struct webpush *wp, struct wp_job *j, int64_t due_ms)
+{
+    struct store *st = wp->b->store;
+    struct wp_msg *m = j->msg;
+
+    if (due_ms >= m->expires_ms) {
+        finish(wp, j, METRICS_PUSH_EXPIRED);
+        return;
+    }
+    m->attempts++;
+    m->due_ms = due_ms;
+    if (st->ops->msg_retry(st, m->id, m->attempts, due_ms) != 0)
+        fprintf(stderr, "mqpush-bridge: webpush: cannot update message %lld in the outbox\n",
+                (long long)m->id);
+    count(wp, METRICS_PUSH_RETRIED);
+    if (wp_queue_push(wp, m) == 0)
+        j->msg = NULL;
+}
+
+/* Capped exponential backoff with jitter: uniform in [d/2, d], d = min * 2^(n-1), capped. */
+static int64_t backoff_ms(const struct webpush *wp, int attempts)
+{
+    uint64_t d = wp->b->cfg->webpush.retry_min_ms;
+    unsigned r = 0;
+
+    while (attempts-- > 1 && d < wp->b->cfg->webpush.retry_max_ms)
+        d *= 2;
+    if (d > wp->b->cfg->webpush.retry_max_ms)
+        d = wp->b->cfg->webpush.retry_max_ms;
+    RAND_bytes((unsigned char *)&r, sizeof(r));
+    return (int64_t)(d / 2 + (d / 2 + 1) * (r % 1024) / 1024);
+}
+
+static void log_reply(const struct wp_job *j, long status, const char *what)
+{
+    fprintf(stderr, "mqpush-bridge: webpush: %s answered %ld for %s: %s%s%.*s\n", j->origin, status,
+            j->msg->event_id, what, j->response_len ? ": " : "", (int)j->response_len, j->response);
+}
+
+static void on_done(void *ud, CURL *easy, CURLcode result)
+{
+    struct wp_job *j = ud;
+    struct webpush *wp = j->wp;
+    struct wp_origin *o;
+    struct wp_sub *s;
+    long status = 0;
+    int64_t now = wp_wall_ms();
+
+    wp->inflight--;
+    if (wp->closing || result == CURLE_ABORTED_BY_CALLBACK)
+        goto out; /* still in the outbox: sent after a restart */
+    o = origin_get(wp, j->origin);
+    curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+    if (result != CURLE_OK) {
+        char why[160];
+
+        if (result == CURLE_COULDNT_CONNECT && guard_refusal(&j->pin)) {
+            fprintf(stderr, "mqpush-bridge: webpush: %s: %s\n", j->origin,
+                    guard_refusal_text(&j->pin, why, sizeof(why)));
+            finish(wp, j, METRICS_PUSH_REFUSED);
+            goto out;
+        }
+        fprintf(stderr, "mqpush-bridge: webpush: %s: %s\n", j->origin, curl_easy_strerror(result));
+        retry(wp, j, now + backoff_ms(wp, j->msg->attempts + 1));
+        goto out;
+    }
+    if (status >= 200 && status < 300) {
+        if (o)
+            o->backoff_ms = 0;
+        finish(wp, j, METRICS_PUSH_DELIVERED);
+        goto out;
+    }
+    if (status == 404 || status == 410) {
+        /* RFC 8030 7.3: the subscription expired or was removed by the user agent. */
+        finish(wp, j, METRICS_PUSH_GONE);
+        s = wp_sub_find(wp, j->msg->sub_id);
+        if (s)
+            wp_sub_remove(wp, s, true);
+        goto out;
+    }
+    if (status == 429 || status == 503) {
+        curl_off_t ra = 0;
+        int64_t wait;
+
+        curl_easy_getinfo(easy, CURLINFO_RETRY_AFTER, &ra);
+        if (ra > 0) {
+            wait = (int64_t)(ra > RETRY_AFTER_MAX_S ? RETRY_AFTER_MAX_S : ra) * 1000;
+        } else if (o) {
+            o->backoff_ms = o->backoff_ms ? o->backoff_ms * 2 : wp->b->cfg->webpush.retry_min_ms;
+            if (o->backoff_ms > wp->b->cfg->webpush.retry_max_ms)
+                o->backoff_ms = wp->b->cfg->webpush.retry_max_ms;
+            wait = o->backoff_ms;
+        } else {
+            wait = backoff_ms(wp, j->msg->attempts + 1);
+        }
+        if (o && now + wait > o->blocked_until_ms)
+            o->blocked_until_ms = now + wait;
+        retry(wp, j, now + wait);
+        goto out;
+    }
+    if (status >= 400 && status < 500) {
+        /* 413: the message is too large for this service; 400/401/403: the request or our
+         * VAPID identity is refused. Sending it again would be refused again. */
+        log_reply(j, status, status == 413 ? "too large, dropped" : "refused, dropped");
+        finish(wp, j, METRICS_PUSH_REJECTED);
+        goto out;
+    }
+    log_reply(j, status, "will retry");
+    retry(wp, j, now + backoff_ms(wp, j->msg->attempts + 1));
+out:
+    job_free(j);
+    if (!wp->closing)
+        wp_pump(wp);
+}
+
+static size_t on_body(char *data, size_t size, size_t n, void *ud)
+{
+    struct wp_job *j = ud;
+    size_t len = size * n, room = RESPONSE_KEEP - j->response_len;
+
+    memcpy(j->response + j->response_len, data, len < room ? len : room);
+    j->response_len += len < room ? len : room;
+    j->response[j->response_len] = '\0';
+    return len;
+}
+
+static int add_header(struct wp_job *j, const char *fmt, const char *v)
+{
+    char line[2048];
+    struct curl_slist *l;
+
+    if ((size_t)snprintf(line, sizeof(line), fmt, v) >= sizeof(line))
+        return -1;
+    l = curl_slist_append(j->headers, line);
+    if (l == NULL)
+        return -1;
+    j->headers = l;
+    return 0;
+}
+
+static int start_transfer(struct wp_job *j)
+{
+    struct webpush *wp = j->wp;
+    char ttl[16];
+
+    j->easy = curl_easy_init();
+    if (j->easy == NULL)
+        return -1;
+    snprintf(ttl, sizeof(ttl), "%u", j->ttl_s);
+    /* RFC 8030 5 (TTL, Urgency, Topic), RFC 8188 2 (Content-Encoding), RFC 8292 3. */
+    if (add_header(j, "TTL: %s", ttl) || add_header(j, "Content-Encoding: %s", "aes128gcm") ||
+        add_header(j, "Content-Type: %s", "application/octet-stream") ||
+        add_header(j, "Urgency: %s", j->urgency) ||
+        add_header(j, "Authorization: %s", j->authorization) ||
+        (j->topic[0] && add_header(j, "Topic: %s", j->topic)) || add_header(j, "Expect:%s", ""))
+        return -1;
+    if (guard_apply(wp->b->guard, j->easy, &j->pin) != 0)
+        return -1;
+    curl_easy_setopt(j->easy, CURLOPT_URL, j->endpoint);
+    curl_easy_setopt(j->easy, CURLOPT_POST, 1L);
+    curl_easy_setopt(j->easy, CURLOPT_POSTFIELDS, (const char *)j->out);
+    curl_easy_setopt(j->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)j->out_len);
+    curl_easy_setopt(j->easy, CURLOPT_HTTPHEADER, j->headers);
+    curl_easy_setopt(j->easy, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(j->easy, CURLOPT_WRITEDATA, j);
+    curl_easy_setopt(j->easy, CURLOPT_TIMEOUT_MS, 30000L);
+    curl_easy_setopt(j->easy, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+    curl_easy_setopt(j->easy, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+    curl_easy_setopt(j->easy, CURLOPT_USERAGENT, "mqpush-bridge");
+    return curl_loop_add(wp->b->curl, j->easy, on_done, j);
+}
+
+static void work_encrypt(uv_work_t *w)
+{
+    struct wp_job *j = w->data;
+
+    j->rc = webpush_ece_encrypt(j->p256dh, j->auth, j->plain, j->plain_len, j->pad, NULL, &j->out,
+                                &j->out_len, j->err, sizeof(j->err));
+}
+
+static void after_encrypt(uv_work_t *w, int status)
+{
+    struct wp_job *j = w->data;
+    struct webpush *wp = j->wp;
+
+    if (wp->closing || status != 0) {
+        wp->inflight--;
+        job_free(j);
+        return;
+    }
+    if (j->rc != 0) {
+        fprintf(stderr, "mqpush-bridge: webpush: cannot encrypt %s: %s\n", j->msg->event_id,
+                j->err);
+        wp->inflight--;
+        finish(wp, j, METRICS_PUSH_REJECTED);
+        job_free(j);
+        wp_pump(wp);
+        return;
+    }
+    if (start_transfer(j) != 0) {
+        wp->inflight--;
+        retry(wp, j, wp_wall_ms() + backoff_ms(wp, j->msg->attempts + 1));
+        job_free(j);
+        wp_pump(wp);
+    }
+}
+
+/* RFC 8030 5.4: at most 32 characters of the base64url alphabet; anything else is hashed. */
+static void make_topic(const struct wp_stream *ws, const struct wp_msg *m, char *out, size_t cap)
+{
+    json_object *doc, *v;
+    const char *text;
+    int found = 0;
+    size_t len, i;
+    bool plain = true;
+
+    out[0] = '\0';
+    if (ws->topic == NULL || (doc = json_tokener_parse(m->body)) == NULL)
+        return;
+    v = mqp_path_get(ws->topic, doc, &found);
+    if (found && v && !json_object_is_type(v, json_type_object) &&
+        !json_object_is_type(v, json_type_array)) {
+        text = json_object_get_string(v);
+        len = strlen(text);
+        for (i = 0; i < len && plain; i++)
+            plain = (text[i] >= 'A' && text[i] <= 'Z') || (text[i] >= 'a' && text[i] <= 'z') ||
+                    (text[i] >= '0' && text[i] <= '9') || text[i] == '-' || text[i] == '_';
+        if (plain && len > 0 && len <= 32) {
+            snprintf(out, cap, "%s", text);
+        } else {
+            unsigned char md[32];
+            unsigned int mdlen = 0;
+            char *b64;
+
+            if (EVP_Digest(text, len, md, &mdlen, EVP_sha256(), NULL) &&
+                (b64 = mqp_b64url_encode(md, mdlen, NULL)) != NULL) {
+                snprintf(out, cap, "%.32s", b64);
+                free(b64);
+            }
+        }
+    }
+    json_object_put(doc);
+}
+
+/* The event, or when it does not fit its compact form {id, stream, namespace, name}: a push
+ * message is never cut. */
+static int make_plain(struct wp_job *j, const struct wp_stream *ws)
+{
+    size_t max = WEBPUSH_MAX_PLAINTEXT, pad = j->wp->b->cfg->webpush.padding;
+    const struct wp_msg *m = j->msg;
+
+    if (m->len <= max) {
+        j->plain = malloc(m->len + 1);
+        if (j->plain == NULL)
+            return -1;
+        memcpy(j->plain, m->body, m->len);
+        j->plain_len = m->len;
+    } else {
+        json_object *doc = json_tokener_parse(m->body), *o = json_object_new_object(), *v;
+        static const char *const keep[] = {"id", "namespace", "name"};
+
+        for (size_t i = 0; doc && o && i < 3; i++)
+            if (json_object_object_get_ex(doc, keep[i], &v))
+                json_object_object_add(o, keep[i], json_object_get(v));
+        if (o)
+            json_object_object_add(o, "stream", json_object_new_string(ws->cfg->stream));
+        j->plain = o ? strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN)) : NULL;
+        json_object_put(doc);
+        json_object_put(o);
+        if (j->plain == NULL)
+            return -1;
+        j->plain_len = strlen(j->plain);
+    }
+    j->pad = j->plain_len + pad <= max ? pad : max - j->plain_len;
+    return 0;
+}
+
+static void start(struct webpush *wp, struct wp_msg *m, struct wp_sub *s, int64_t now)
+{
+    struct wp_job *j = calloc(1, sizeof(*j));
+    char err[160];
+
+    if (j == NULL)
+        goto fail;
+    j->wp = wp;
+    j->msg = m;
+    m = NULL;
+    memcpy(j->p256dh, s->p256dh, sizeof(j->p256dh));
+    memcpy(j->auth, s->auth, sizeof(j->auth));
+    j->endpoint = strdup(s->endpoint);
+    j->origin = strdup(s->origin);
+    j->urgency = s->ws->cfg->urgency;
+    j->ttl_s = (unsigned)((j->msg->expires_ms - now) / 1000);
+    make_topic(s->ws, j->msg, j->topic, sizeof(j->topic));
+    j->authorization =
+        webpush_vapid_authorization(wp->vapid, s->endpoint, now / 1000, err, sizeof(err));
+    if (j->endpoint == NULL || j->origin == NULL || j->authorization == NULL ||
+        make_plain(j, s->ws) != 0)
+        goto fail;
+    j->work.data = j;
+    wp->inflight++;
+    if (uv_queue_work(wp->b->loop, &j->work, work_encrypt, after_encrypt) != 0) {
+        wp->inflight--;
+        goto fail;
+    }
+    return;
+fail:
+    fprintf(stderr, "mqpush-bridge: webpush: cannot prepare a message for %s\n", s->endpoint);
+    if (j && j->msg) {
+        retry(wp, j, now + backoff_ms(wp, j->msg->attempts + 1));
+    }
+    job_free(j);
+    wp_msg_free(m);
+}
+
+static void on_timer(uv_timer_t *t)
+{
+    wp_pump(t->data);
+}
+
+void wp_pump(struct webpush *wp)
+{
+    int64_t now = wp_wall_ms();
+
+    if (wp->closing)
+        return;
+    while (wp->heap_len > 0 && wp->inflight < wp->b->cfg->webpush.max_inflight &&
+           wp->heap[0]->due_ms <= now) {
+        struct wp_msg *m = queue_pop(wp);
+        struct wp_sub *s = wp_sub_find(wp, m->sub_id);
+        struct wp_origin *o;
+
+        if (s == NULL) { /* unsubscribed: the store dropped the message with it */
+            wp_msg_free(m);
+            continue;
+        }
+        if (now >= m->expires_ms) {
+            struct wp_job j = {.msg = m};
+
+            finish(wp, &j, METRICS_PUSH_EXPIRED);
+            wp_msg_free(m);
+            continue;
+        }
+        o = origin_get(wp, s->origin);
+        if (o && o->blocked_until_ms > now) {
+            /* Retry-After applies to the whole push service (RFC 8030 8.4). */
+            m->due_ms = o->blocked_until_ms;
+            if (wp_queue_push(wp, m) != 0)
+                wp_msg_free(m);
+            continue;
+        }
+        start(wp, m, s, now);
+    }
+    if (wp->timer_open && wp->heap_len > 0 && wp->inflight < wp->b->cfg->webpush.max_inflight) {
+        int64_t wait = wp->heap[0]->due_ms - now;
+
+        uv_timer_start(&wp->timer, on_timer, wait > 0 ? (uint64_t)wait : 1, 0);
+    }
+}

@@ -1,0 +1,165 @@
+/*
+ * Reading the subscription API body: strict types, exact key sizes (RFC 8291 3: a P-256
+ * point and a 16-byte authentication secret), and the endpoint's form; where the endpoint
+ * points is the SSRF guard's question, asked by the caller.
+ */
+#include "webpush/subscription.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <json-c/json.h>
+#include "b64url.h"
+#include "config_int.h"
+
+void webpush_sub_req_clear(struct webpush_sub_req *r)
+{
+    if (r == NULL)
+        return;
+    free(r->endpoint);
+    free(r->vapid);
+    free(r->stream);
+    memset(r, 0, sizeof(*r));
+}
+
+/* The string at key of o: NULL when absent; *bad set when present but not a clean string. */
+static const char *str_at(json_object *o, const char *key, bool *bad)
+{
+    json_object *v;
+
+    if (o == NULL || !json_object_object_get_ex(o, key, &v))
+        return NULL;
+    if (!json_object_is_type(v, json_type_string) ||
+        strlen(json_object_get_string(v)) != (size_t)json_object_get_string_len(v)) {
+        *bad = true;
+        return NULL;
+    }
+    return json_object_get_string(v);
+}
+
+static int decode_key(const char *text, unsigned char *out, size_t want, const char *name,
+                      char *err, size_t errlen)
+{
+    size_t n = 0;
+    unsigned char *raw = text ? mqp_b64url_decode(text, strlen(text), &n) : NULL;
+    int rc = -1;
+
+    if (text == NULL)
+        snprintf(err, errlen, "subscription.keys.%s is required", name);
+    else if (raw == NULL)
+        snprintf(err, errlen, "subscription.keys.%s is not base64url", name);
+    else if (n != want)
+        snprintf(err, errlen, "subscription.keys.%s must be %zu bytes, not %zu", name, want, n);
+    else {
+        memcpy(out, raw, want);
+        rc = 0;
+    }
+    free(raw);
+    return rc;
+}
+
+static bool endpoint_form_ok(const char *e, char *err, size_t errlen)
+{
+    size_t len = strlen(e);
+
+    if (len == 0 || len > WEBPUSH_ENDPOINT_MAX) {
+        snprintf(err, errlen, "subscription.endpoint must be 1 to %d bytes", WEBPUSH_ENDPOINT_MAX);
+        return false;
+    }
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)e[i];
+
+        if (ch <= 0x20 || ch >= 0x7f) {
+            snprintf(err, errlen,
+                     "subscription.endpoint must be a URL without spaces or "
+                     "control characters");
+            return false;
+        }
+    }
+    if (strncmp(e, "https://", 8) != 0 && strncmp(e, "http://", 7) != 0) {
+        snprintf(err, errlen, "subscription.endpoint must be an https URL");
+        return false;
+    }
+    return true;
+}
+
+int webpush_sub_parse(const char *body, size_t len, bool need_keys, struct webpush_sub_req *out,
+                      char *err, size_t errlen)
+{
+    json_object *doc = NULL, *sub = NULL, *keys = NULL;
+    const char *endpoint, *p256dh, *auth, *vapid, *stream;
+    bool bad = false;
+    int rc = -1;
+
+    memset(out, 0, sizeof(*out));
+    if (body == NULL || len == 0) {
+        snprintf(err, errlen, "a JSON body is required");
+        goto out;
+    }
+    /* RFC 8259 exactly: no comments, NaN or trailing text, UTF-8 only. */
+    doc = bridge_config__parse_json(body, len, err, errlen);
+    if (doc == NULL)
+        goto out;
+    if (!json_object_is_type(doc, json_type_object)) {
+        snprintf(err, errlen, "the body must be a JSON object");
+        goto out;
+    }
+    if (json_object_object_get_ex(doc, "subscription", &sub) &&
+        !json_object_is_type(sub, json_type_object)) {
+        snprintf(err, errlen, "subscription must be an object");
+        goto out;
+    }
+    if (sub && json_object_object_get_ex(sub, "keys", &keys) &&
+        !json_object_is_type(keys, json_type_object)) {
+        snprintf(err, errlen, "subscription.keys must be an object");
+        goto out;
+    }
+    endpoint = str_at(sub, "endpoint", &bad);
+    if (endpoint == NULL && !need_keys && !bad)
+        endpoint = str_at(doc, "endpoint", &bad);
+    p256dh = str_at(keys, "p256dh", &bad);
+    auth = str_at(keys, "auth", &bad);
+    vapid = str_at(doc, "vapid", &bad);
+    stream = str_at(doc, "stream", &bad);
+    if (bad) {
+        snprintf(err, errlen, "endpoint, keys, vapid and stream must be strings");
+        goto out;
+    }
+    if (endpoint == NULL) {
+        snprintf(err, errlen, "subscription.endpoint is required");
+        goto out;
+    }
+    if (!endpoint_form_ok(endpoint, err, errlen))
+        goto out;
+    if (need_keys) {
+        if (decode_key(p256dh, out->p256dh, sizeof(out->p256dh), "p256dh", err, errlen) != 0 ||
+            decode_key(auth, out->auth, sizeof(out->auth), "auth", err, errlen) != 0)
+            goto out;
+        if (!webpush_ece_valid_key(out->p256dh, sizeof(out->p256dh))) {
+            snprintf(err, errlen, "subscription.keys.p256dh is not a P-256 point");
+            goto out;
+        }
+        if (vapid == NULL || *vapid == '\0') {
+            snprintf(err, errlen, "vapid (the key the subscription was made with) is required");
+            goto out;
+        }
+        out->has_keys = true;
+    }
+    if (stream && (*stream == '\0' || strlen(stream) > 128)) {
+        snprintf(err, errlen, "stream must be a stream id");
+        goto out;
+    }
+    out->endpoint = strdup(endpoint);
+    out->vapid = vapid ? strdup(vapid) : NULL;
+    out->stream = stream ? strdup(stream) : NULL;
+    if (out->endpoint == NULL || (vapid && out->vapid == NULL) || (stream && out->stream == NULL)) {
+        snprintf(err, errlen, "out of memory");
+        goto out;
+    }
+    rc = 0;
+out:
+    if (rc != 0)
+        webpush_sub_req_clear(out);
+    json_object_put(doc);
+    return rc;
+}

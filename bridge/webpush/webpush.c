@@ -1,0 +1,553 @@
+/*
+ * The Web Push channel's life and its fan-out: which subscriptions an event goes to. A message
+ * is written to the store's outbox before the broker's acknowledgement goes out (the link
+ * acknowledges QoS 1 after on_message returns), so a crash after that loses nothing.
+ */
+#include "webpush/webpush.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <json-c/json.h>
+#include "access.h"
+#include "broker/link.h"
+#include "http/conn.h"
+#include "store/identity.h"
+#include "socketio/sio_stream.h"
+#include "sse/session.h"
+#include "subscriber.h"
+#include "webpush/keys.h"
+#include "webpush/webpush_int.h"
+
+#define CHANNEL "webpush"
+
+int64_t wp_wall_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void log_msg(const char *fmt, const char *a, const char *b)
+{
+    fprintf(stderr, "mqpush-bridge: webpush: ");
+    fprintf(stderr, fmt, a, b);
+    fputc('\n', stderr);
+}
+
+struct wp_stream *wp_stream_find(struct webpush *wp, const char *tenant, const char *stream)
+{
+    char key[2 * MQP_ID_MAX + 2];
+    struct wp_stream *ws = NULL;
+
+    if ((size_t)snprintf(key, sizeof(key), "%s/%s", tenant, stream) >= sizeof(key))
+        return NULL;
+    HASH_FIND_STR(wp->streams, key, ws);
+    return ws;
+}
+
+struct wp_stream *wp_stream_default(struct webpush *wp, const char *tenant)
+{
+    struct wp_stream *ws, *tmp;
+
+    HASH_ITER(hh, wp->streams, ws, tmp)
+    {
+        if (ws->cfg->is_default && strcmp(ws->cfg->tenant, tenant) == 0)
+            return ws;
+    }
+    return NULL;
+}
+
+struct wp_sub *wp_sub_find(struct webpush *wp, int64_t id)
+{
+    struct wp_sub *s = NULL;
+
+    HASH_FIND(hh, wp->subs, &id, sizeof(id), s);
+    return s;
+}
+
+static void sub_free(struct wp_sub *s)
+{
+    if (s == NULL)
+        return;
+    free(s->endpoint);
+    free(s->origin);
+    free(s->tenant);
+    free(s->user);
+    free(s->session);
+    mqp_identity_free(s->identity);
+    free(s);
+}
+
+void wp_sub_remove(struct webpush *wp, struct wp_sub *s, bool drop_store)
+{
+    struct wp_sub **pp;
+
+    if (drop_store && wp->b->store->ops->sub_delete(wp->b->store, CHANNEL, s->id, NULL) < 0)
+        log_msg("cannot delete subscription %s from the store%s", s->endpoint, "");
+    for (pp = &s->ws->subs; *pp; pp = &(*pp)->next) {
+        if (*pp == s) {
+            *pp = s->next;
+            s->ws->n_subs--;
+            break;
+        }
+    }
+    HASH_DEL(wp->subs, s);
+    wp->n_subs--;
+    sub_free(s);
+}
+
+int wp_sub_add(struct webpush *wp, const struct store_sub *rec)
+{
+    struct wp_stream *ws = wp_stream_find(wp, rec->tenant, rec->stream);
+    struct wp_sub *s;
+
+    if (ws == NULL)
+        return 1; /* its stream left the configuration: kept in the store, not served */
+    s = calloc(1, sizeof(*s));
+    if (s == NULL)
+        return -1;
+    s->id = rec->id;
+    s->endpoint = strdup(rec->endpoint);
+    s->origin = webpush_origin(rec->endpoint);
+    s->tenant = strdup(rec->tenant);
+    s->user = strdup(rec->user);
+    s->session = strdup(rec->session);
+    memcpy(s->p256dh, rec->p256dh, sizeof(s->p256dh));
+    memcpy(s->auth, rec->auth, sizeof(s->auth));
+    s->expires_at = rec->expires_at;
+    s->ws = ws;
+    if (!s->endpoint || !s->origin || !s->tenant || !s->user || !s->session || !rec->has_keys ||
+        store_identity_decode(rec->identity, &s->identity) != 0) {
+        sub_free(s);
+        return -1;
+    }
+    s->next = ws->subs;
+    ws->subs = s;
+    ws->n_subs++;
+    HASH_ADD(hh, wp->subs, id, sizeof(s->id), s);
+    wp->n_subs++;
+    return 0;
+}
+
+static int load_sub(void *ctx, const struct store_sub *rec)
+{
+    if (wp_sub_add(ctx, rec) < 0)
+        log_msg("subscription %s in the store is unreadable, skipped%s", rec->endpoint, "");
+    return 0;
+}
+
+static int load_msg(void *ctx, const struct store_msg *rec)
+{
+    struct webpush *wp = ctx;
+    struct wp_msg *m = calloc(1, sizeof(*m));
+
+    if (m == NULL)
+        return -1;
+    m->id = rec->id;
+    m->sub_id = rec->sub_id;
+    snprintf(m->event_id, sizeof(m->event_id), "%s", rec->event_id);
+    m->body = malloc(rec->body_len + 1);
+    if (m->body == NULL) {
+        free(m);
+        return -1;
+    }
+    memcpy(m->body, rec->body, rec->body_len);
+    m->body[rec->body_len] = '\0';
+    m->len = rec->body_len;
+    m->created_ms = rec->created_ms;
+    m->expires_ms = rec->expires_ms;
+    m->due_ms = rec->due_ms;
+    m->attempts = rec->attempts;
+    if (wp_queue_push(wp, m) != 0) {
+        wp_msg_free(m);
+        return -1;
+    }
+    return 0;
+}
+
+static int set_key(struct webpush *wp, EVP_PKEY *key, int64_t created, char *err, size_t errlen)
+{
+    struct webpush_vapid *v = NULL;
+
+    if (webpush_vapid_new(key, wp->b->cfg->webpush.subject, wp->b->cfg->webpush.jwt_ttl_s, &v, err,
+                          errlen) != 0)
+        return -1;
+    webpush_vapid_free(wp->vapid);
+    EVP_PKEY_free(wp->key);
+    wp->vapid = v;
+    wp->key = key;
+    wp->key_created = created;
+    return 0;
+}
+
+int wp_rotate(struct webpush *wp, char *err, size_t errlen)
+{
+    struct store *st = wp->b->store;
+    EVP_PKEY *key = NULL;
+    int64_t created;
+    int dropped;
+    struct wp_sub *s, *tmp;
+
+    if (webpush_keys_load(st, 1, (int64_t)time(NULL), &key, &created, err, errlen) != 0)
+        return -1;
+    if (set_key(wp, key, created, err, errlen) != 0) {
+        EVP_PKEY_free(key);
+        return -1;
+    }
+    /* Subscriptions made with the old key are bound to it by their push service (RFC 8292
+     * 3.2): they cannot be used any more. */
+    dropped = st->ops->sub_delete_vapid(st, CHANNEL, webpush_vapid_public_key(wp->vapid));
+    HASH_ITER(hh, wp->subs, s, tmp)
+    {
+        wp_sub_remove(wp, s, false);
+    }
+    fprintf(stderr, "mqpush-bridge: webpush: VAPID key rotated, %d subscriptions dropped\n",
+            dropped);
+    return 0;
+}
+
+const char *webpush_key_for(const struct bridge *b, const char *tenant, const char *stream)
+{
+    struct webpush *wp = b->webpush;
+
+    if (wp == NULL || wp->vapid == NULL)
+        return NULL;
+    if (tenant && stream && wp_stream_find(wp, tenant, stream) == NULL)
+        return NULL;
+    return webpush_vapid_public_key(wp->vapid);
+}
+
+int webpush_session_ended(struct bridge *b, const char *tenant, const char *user,
+                          const char *session)
+{
+    struct webpush *wp = b->webpush;
+    struct wp_sub *s, *tmp;
+    int n;
+
+    if (wp == NULL)
+        return 0;
+    if (user == NULL && session == NULL)
+        return -1;
+    n = b->store->ops->sub_delete_session(b->store, CHANNEL, tenant, user, session);
+    if (n < 0)
+        return -1;
+    HASH_ITER(hh, wp->subs, s, tmp)
+    {
+        if (strcmp(s->tenant, tenant) == 0 && (user == NULL || strcmp(s->user, user) == 0) &&
+            (session == NULL || strcmp(s->session, session) == 0))
+            wp_sub_remove(wp, s, false);
+    }
+    return n;
+}
+
+void webpush_gauges(const struct bridge *b, uint64_t *subscriptions, uint64_t *pending)
+{
+    const struct webpush *wp = b->webpush;
+
+    *subscriptions = wp ? wp->n_subs : 0;
+    *pending = wp ? wp->heap_len + wp->inflight : 0;
+}
+
+/* "<tenant>/<stream>/<namespace>:<name>" */
+static int split_topic(const char *topic, char *tenant, char *stream, char *ns, char *name)
+{
+    const char *s1 = strchr(topic, '/'), *s2 = s1 ? strchr(s1 + 1, '/') : NULL;
+    const char *colon = s2 ? strchr(s2 + 1, ':') : NULL;
+
+    if (colon == NULL || strchr(s2 + 1, '/') || s1 - topic > MQP_ID_MAX ||
+        s2 - s1 - 1 > MQP_ID_MAX || colon - s2 - 1 > MQP_ID_MAX || strlen(colon + 1) > MQP_ID_MAX)
+        return -1;
+    snprintf(tenant, MQP_ID_MAX + 1, "%.*s", (int)(s1 - topic), topic);
+    snprintf(stream, MQP_ID_MAX + 1, "%.*s", (int)(s2 - s1 - 1), s1 + 1);
+    snprintf(ns, MQP_ID_MAX + 1, "%.*s", (int)(colon - s2 - 1), s2 + 1);
+    snprintf(name, MQP_ID_MAX + 1, "%s", colon + 1);
+    return 0;
+}
+
+static json_object *parse_json(const void *text, size_t len)
+{
+    json_tokener *tok = json_tokener_new();
+    json_object *o = tok ? json_tokener_parse_ex(tok, text, (int)len) : NULL;
+
+    if (o && json_tokener_get_parse_end(tok) != len) {
+        json_object_put(o);
+        o = NULL;
+    }
+    json_tokener_free(tok);
+    return o;
+}
+
+/* May this subscription receive the event now? Expired sessions are dropped here when so
+ * configured. */
+static bool sub_wants(struct webpush *wp, struct wp_sub *s, const struct mqp_stream *st,
+                      json_object *event, int64_t now_s)
+{
+    if (wp->b->cfg->webpush.expire_with_token && s->expires_at < now_s)
+        return false;
+    return mqp_stream_readable(st, s->identity) &&
+           mqp_stream_subscriber_match(st, s->identity, event);
+}
+
+static void drop_expired(struct webpush *wp, struct wp_stream *ws, int64_t now_s)
+{
+    struct wp_sub *s = ws->subs, *next;
+
+    if (!wp->b->cfg->webpush.expire_with_token)
+        return;
+    for (; s; s = next) {
+        next = s->next;
+        if (s->expires_at < now_s)
+            wp_sub_remove(wp, s, true);
+    }
+}
+
+int webpush_on_message(struct bridge *b, const char *topic, const void *payload, size_t len)
+{
+    struct webpush *wp = b->webpush;
+    char tenant[MQP_ID_MAX + 1], stream[MQP_ID_MAX + 1], ns[MQP_ID_MAX + 1], name[MQP_ID_MAX + 1];
+    struct wp_stream *ws;
+    const struct mqp_tenant *t;
+    const struct mqp_stream *st;
+    json_object *event = NULL, *idv;
+    struct store_msg *rows = NULL;
+    struct wp_msg **msgs = NULL;
+    struct wp_sub *s;
+    size_t n = 0, i;
+    int64_t now_ms = wp_wall_ms(), now_s = now_ms / 1000;
+
+    if (wp == NULL || wp->closing || split_topic(topic, tenant, stream, ns, name) != 0)
+        return 1;
+    ws = wp_stream_find(wp, tenant, stream);
+    if (ws == NULL)
+        return 1;
+    drop_expired(wp, ws, now_s);
+    t = mqp_config_tenant(b->streams, tenant, strlen(tenant));
+    st = t ? mqp_tenant_stream(t, stream, strlen(stream)) : NULL;
+    if (ws->subs == NULL || st == NULL || len == 0 || len > (size_t)INT32_MAX)
+        return 0;
+    event = parse_json(payload, len);
+    if (event == NULL || !json_object_object_get_ex(event, "id", &idv) ||
+        !json_object_is_type(idv, json_type_string) || json_object_get_string_len(idv) >= 48)
+        goto out;
+    rows = calloc(ws->n_subs, sizeof(*rows));
+    msgs = calloc(ws->n_subs, sizeof(*msgs));
+    if (rows == NULL || msgs == NULL)
+        goto oom;
+    for (s = ws->subs; s; s = s->next) {
+        struct wp_msg *m;
+
+        if (!sub_wants(wp, s, st, event, now_s))
+            continue;
+        m = calloc(1, sizeof(*m));
+        if (m == NULL || (m->body = malloc(len + 1)) == NULL) {
+            free(m);
+            goto oom;
+        }
+        memcpy(m->body, payload, len);
+        m->body[len] = '\0';
+        m->len = len;
+        m->sub_id = s->id;
+        snprintf(m->event_id, sizeof(m->event_id), "%s", json_object_get_string(idv));
+        m->created_ms = m->due_ms = now_ms;
+        m->expires_ms = now_ms + (int64_t)ws->cfg->ttl_s * 1000;
+        rows[n] = (struct store_msg){.sub_id = m->sub_id,
+                                     .event_id = m->event_id,
+                                     .body = (unsigned char *)m->body,
+                                     .body_len = len,
+                                     .created_ms = now_ms,
+                                     .expires_ms = m->expires_ms,
+                                     .due_ms = now_ms};
+        msgs[n++] = m;
+    }
+    if (b->store->ops->msg_add(b->store, rows, n) != 0) {
+        log_msg("cannot write event %s to the outbox: not sent by Web Push%s",
+                json_object_get_string(idv), "");
+        goto out;
+    }
+    for (i = 0; i < n; i++) {
+        msgs[i]->id = rows[i].id;
+        if (rows[i].id == 0) /* already in the outbox: a redelivery by the broker */
+            continue;
+        if (wp_queue_push(wp, msgs[i]) == 0)
+            msgs[i] = NULL;
+    }
+    wp_pump(wp);
+    goto out;
+oom:
+    log_msg("out of memory: event %s not sent by Web Push%s", json_object_get_string(idv), "");
+out:
+    for (i = 0; msgs && i < n; i++)
+        wp_msg_free(msgs[i]);
+    free(msgs);
+    free(rows);
+    json_object_put(event);
+    return 0;
+}
+
+static int add_stream(struct webpush *wp, const struct bridge_webpush_stream *c)
+{
+    struct wp_stream *ws = calloc(1, sizeof(*ws));
+    size_t kl = strlen(c->tenant) + strlen(c->stream) + 2;
+    char err[160];
+
+    if (ws == NULL)
+        return -1;
+    ws->cfg = c;
+    ws->key = malloc(kl);
+    ws->filter = malloc(kl + 2);
+    if (ws->key == NULL || ws->filter == NULL)
+        goto fail;
+    snprintf(ws->key, kl, "%s/%s", c->tenant, c->stream);
+    snprintf(ws->filter, kl + 2, "%s/%s/#", c->tenant, c->stream);
+    if (c->topic_path && mqp_path_compile(c->topic_path, &ws->topic, err, sizeof(err)) != 0)
+        goto fail;
+    HASH_ADD_KEYPTR(hh, wp->streams, ws->key, strlen(ws->key), ws);
+    return 0;
+fail:
+    free(ws->key);
+    free(ws->filter);
+    free(ws);
+    return -1;
+}
+
+static void arm_rotation(struct webpush *wp);
+
+static void on_rotate(uv_timer_t *t)
+{
+    struct webpush *wp = t->data;
+    char err[200];
+
+    if (wp_rotate(wp, err, sizeof(err)) != 0)
+        fprintf(stderr, "mqpush-bridge: webpush: scheduled rotation failed: %s\n", err);
+    else
+        webpush_announce_key(wp->b);
+    arm_rotation(wp);
+}
+
+/* Rotate when the key reaches rotate_period_s of age, counted from when it was made (kept in
+ * the store), so restarts do not postpone it. */
+static void arm_rotation(struct webpush *wp)
+{
+    unsigned period = wp->b->cfg->webpush.rotate_period_s;
+    int64_t due_s, now_s = (int64_t)time(NULL);
+
+    if (period == 0 || wp->closing)
+        return;
+    due_s = wp->key_created + (int64_t)period;
+    /* A failed rotation is tried again a minute later. */
+    uv_timer_start(&wp->rotate_timer, on_rotate,
+                   due_s > now_s ? (uint64_t)(due_s - now_s) * 1000 : 60000, 0);
+}
+
+int webpush_start(struct bridge *b)
+{
+    struct webpush *wp;
+    EVP_PKEY *key = NULL;
+    int64_t created;
+    char err[256];
+    struct wp_stream *ws, *tmp;
+    size_t i;
+
+    if (!b->cfg->webpush.enabled)
+        return 0;
+    wp = calloc(1, sizeof(*wp));
+    if (wp == NULL)
+        return -1;
+    wp->b = b;
+    b->webpush = wp;
+    if (webpush_keys_load(b->store, 0, (int64_t)time(NULL), &key, &created, err, sizeof(err)) !=
+            0 ||
+        set_key(wp, key, created, err, sizeof(err)) != 0) {
+        EVP_PKEY_free(key);
+        fprintf(stderr, "mqpush-bridge: webpush: %s\n", err);
+        return -1;
+    }
+    for (i = 0; i < b->cfg->webpush.n_streams; i++)
+        if (add_stream(wp, &b->cfg->webpush.streams[i]) != 0)
+            return -1;
+    if (b->store->ops->sub_each(b->store, CHANNEL, load_sub, wp) != 0 ||
+        b->store->ops->msg_each(b->store, CHANNEL, load_msg, wp) != 0) {
+        fprintf(stderr, "mqpush-bridge: webpush: cannot read the store\n");
+        return -1;
+    }
+    uv_timer_init(b->loop, &wp->timer);
+    uv_timer_init(b->loop, &wp->rotate_timer);
+    wp->timer.data = wp->rotate_timer.data = wp;
+    wp->timer_open = true;
+    arm_rotation(wp);
+    /* Held for the bridge's life: the broker keeps what arrives while the bridge is away in
+     * its persistent session. */
+    HASH_ITER(hh, wp->streams, ws, tmp)
+    {
+        mqlink_subscribe(b->link, ws->filter);
+    }
+    fprintf(stderr,
+            "mqpush-bridge: webpush: %zu streams, %zu subscriptions, %zu messages pending, "
+            "VAPID key %s\n",
+            (size_t)HASH_COUNT(wp->streams), wp->n_subs, wp->heap_len,
+            webpush_vapid_public_key(wp->vapid));
+    wp_pump(wp);
+    return 0;
+}
+
+void webpush_close(struct bridge *b)
+{
+    struct webpush *wp = b->webpush;
+
+    if (wp == NULL || wp->closing)
+        return;
+    wp->closing = true;
+    if (wp->timer_open) {
+        uv_close((uv_handle_t *)&wp->timer, NULL);
+        uv_close((uv_handle_t *)&wp->rotate_timer, NULL);
+    }
+}
+
+void webpush_free(struct bridge *b)
+{
+    struct webpush *wp = b->webpush;
+    struct wp_stream *ws, *wtmp;
+    struct wp_sub *s, *stmp;
+    struct wp_origin *o, *otmp;
+
+    if (wp == NULL)
+        return;
+    HASH_ITER(hh, wp->subs, s, stmp)
+    {
+        HASH_DEL(wp->subs, s);
+        sub_free(s);
+    }
+    HASH_ITER(hh, wp->streams, ws, wtmp)
+    {
+        HASH_DEL(wp->streams, ws);
+        free(ws->key);
+        free(ws->filter);
+        mqp_path_free(ws->topic);
+        free(ws);
+    }
+    HASH_ITER(hh, wp->origins, o, otmp)
+    {
+        HASH_DEL(wp->origins, o);
+        free(o->origin);
+        free(o);
+    }
+    wp_queue_clear(wp);
+    webpush_vapid_free(wp->vapid);
+    EVP_PKEY_free(wp->key);
+    free(wp);
+    b->webpush = NULL;
+}
+
+int webpush_api(struct conn *c, const char *path, const char *body, size_t len)
+{
+    return wp_api(c, c->b->webpush, path, body, len);
+}
+
+void webpush_announce_key(struct bridge *b)
+{
+    sessions_announce_key(b);
+    sio_stream_announce_key(b);
+}

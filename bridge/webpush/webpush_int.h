@@ -1,0 +1,111 @@
+/*
+ * Inside the Web Push channel: the in-memory index of subscriptions per stream, the queue of
+ * pending messages (a heap by due time; the store's outbox is the durable copy), and the state
+ * kept per push service origin (Retry-After, backoff). Loop thread only.
+ */
+#ifndef BRIDGE_WEBPUSH_INT_H
+#define BRIDGE_WEBPUSH_INT_H
+
+#include <openssl/evp.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <uthash.h>
+#include <uv.h>
+#include "bridge.h"
+#include "jsonpath.h"
+#include "token.h"
+#include "webpush/ece.h"
+#include "webpush/vapid.h"
+#include "webpush/webpush.h"
+
+struct wp_stream;
+
+struct wp_sub {
+    int64_t id;
+    char *endpoint;
+    char *origin; /* RFC 6454 origin of the endpoint: VAPID "aud", backoff key */
+    unsigned char p256dh[WEBPUSH_KEY_LEN];
+    unsigned char auth[WEBPUSH_AUTH_LEN];
+    char *tenant;
+    char *user;
+    char *session;
+    struct mqp_identity *identity;
+    int64_t expires_at; /* token exp, seconds */
+    struct wp_stream *ws;
+    struct wp_sub *next; /* in ws->subs */
+    UT_hash_handle hh;   /* webpush.subs, by id */
+};
+
+/* A stream listed in webpush.streams. */
+struct wp_stream {
+    const struct bridge_webpush_stream *cfg; /* borrowed from b->cfg */
+    char *key;                               /* "<tenant>/<stream>" */
+    char *filter;                            /* "<tenant>/<stream>/#" */
+    struct mqp_path *topic;                  /* NULL when no Topic header */
+    struct wp_sub *subs;
+    size_t n_subs;
+    UT_hash_handle hh;
+};
+
+struct wp_msg {
+    int64_t id; /* outbox row */
+    int64_t sub_id;
+    char event_id[48];
+    char *body; /* the stream event JSON */
+    size_t len;
+    int64_t created_ms, expires_ms, due_ms; /* wall clock */
+    int attempts;
+};
+
+struct wp_origin {
+    char *origin;
+    int64_t blocked_until_ms; /* 429/503 Retry-After, or backoff */
+    unsigned backoff_ms;
+    UT_hash_handle hh;
+};
+
+struct webpush {
+    struct bridge *b;
+    EVP_PKEY *key;
+    struct webpush_vapid *vapid;
+    int64_t key_created; /* seconds */
+    struct wp_stream *streams;
+    struct wp_sub *subs;
+    size_t n_subs;
+    struct wp_msg **heap; /* min-heap by (due_ms, id) */
+    size_t heap_len, heap_cap;
+    struct wp_origin *origins;
+    unsigned inflight;
+    uv_timer_t timer;
+    uv_timer_t rotate_timer; /* webpush.rotate_period_s */
+    bool timer_open;
+    bool closing;
+};
+
+/* Wall clock in milliseconds (outbox times survive restarts). */
+int64_t wp_wall_ms(void);
+
+/* webpush.c: the index. */
+struct wp_sub *wp_sub_find(struct webpush *wp, int64_t id);
+/* Forget sub (and delete it from the store when drop_store): its queued messages are skipped
+ * when they come up. */
+void wp_sub_remove(struct webpush *wp, struct wp_sub *s, bool drop_store);
+/* Add a stored subscription to the index. 0, or -1 (bad identity JSON, out of memory). */
+int wp_sub_add(struct webpush *wp, const struct store_sub *rec);
+struct wp_stream *wp_stream_find(struct webpush *wp, const char *tenant, const char *stream);
+/* The stream a subscription without one goes to: NULL when the tenant has no default. */
+struct wp_stream *wp_stream_default(struct webpush *wp, const char *tenant);
+/* Replace the VAPID key: a new one in the store, every subscription of the old gone. */
+int wp_rotate(struct webpush *wp, char *err, size_t errlen);
+
+/* sender.c: the queue. */
+int wp_queue_push(struct webpush *wp, struct wp_msg *m);
+/* Start what is due, within max_inflight, and arm the timer for the rest. */
+void wp_pump(struct webpush *wp);
+void wp_msg_free(struct wp_msg *m);
+void wp_queue_clear(struct webpush *wp);
+
+/* api.c */
+int wp_api(struct conn *c, struct webpush *wp, const char *path, const char *body, size_t len);
+
+#endif
