@@ -19,6 +19,8 @@
 #include <cmocka.h>
 
 #include "config.h"
+#include "jwk.h"
+#include "ssf/lang.h"
 
 struct tmp {
     char dir[64];
@@ -188,9 +190,10 @@ static void test_every_key(void **state)
            "\"replay_max_events\":7,\"replay_max_age_s\":1,"
            "\"routes\":[{\"path\":\"/events/client\",\"tenant\":\"t\",\"stream\":\"s\"},"
            "{\"path\":\"/events/other\",\"tenant\":\"T.2\",\"stream\":\"s_-.x\"}]},"
-           "\"socketio\":{},\"ssf\":{\"x\":[1]},\"webpush\":{\"subject\":\"mailto:a@example.com\"},\"unifiedpush\":{}}");
+           "\"socketio\":{},\"ssf\":{},\"webpush\":{\"subject\":\"mailto:a@example.com\"},"
+           "\"unifiedpush\":{\"x\":[1]}}");
     char want[PATH_MAX + 32];
-    json_object *ssf, *x;
+    json_object *up, *x;
 
     assert_string_equal(cfg->listen_host, "::1");
     assert_int_equal(cfg->listen_port, 9000);
@@ -224,8 +227,8 @@ static void test_every_key(void **state)
     assert_string_equal(cfg->sse.routes[1].tenant, "T.2");
     assert_string_equal(cfg->sse.routes[1].stream, "s_-.x");
     /* Channel sections are kept whole for the channels that read them. */
-    assert_true(json_object_object_get_ex(cfg->doc, "ssf", &ssf));
-    assert_true(json_object_object_get_ex(ssf, "x", &x));
+    assert_true(json_object_object_get_ex(cfg->doc, "unifiedpush", &up));
+    assert_true(json_object_object_get_ex(up, "x", &x));
     assert_int_equal(json_object_array_length(x), 1);
     bridge_config_free(cfg);
 }
@@ -694,7 +697,7 @@ static void test_urls_and_stores(void **state)
 /* 64 levels of nesting are read (the whole document counting as one), 65 are not. */
 static void nested(char *extra, int arrays)
 {
-    char *p = extra + sprintf(extra, ",\"ssf\":{\"x\":");
+    char *p = extra + sprintf(extra, ",\"unifiedpush\":{\"x\":");
 
     memset(p, '[', (size_t)arrays);
     memset(p + arrays, ']', (size_t)arrays);
@@ -722,12 +725,12 @@ static void test_documents_that_are_not_json_objects(void **state)
     fails_with(t, "[1]", "$: must be an object");
     fails_with(t, "{} {}", "$: not valid JSON at byte 3: content after the document");
     fails_with(t, "{\"listen\":NaN}", "$: not valid JSON at byte 10: not a JSON value");
-    fails_with(t, with(",\"ssf\":{\"x\":[-Infinity]}"),
-               "$: not valid JSON at byte 97: not a JSON value");
+    fails_with(t, with(",\"unifiedpush\":{\"x\":[-Infinity]}"),
+               "$: not valid JSON at byte 105: not a JSON value");
     fails_with(t, with(",\"limits\":{\"max_body_bytes\":2048.}"),
                "digits must follow a decimal point");
-    fails_with(t, with(",\"ssf\":{\"x\":\"a\tb\"}"),
-               "$: not valid JSON at byte 97: unescaped control character in a string");
+    fails_with(t, with(",\"unifiedpush\":{\"x\":\"a\tb\"}"),
+               "$: not valid JSON at byte 105: unescaped control character in a string");
     fails_with(t,
                "{\"listen\":\"127.0.0.1:1\",\"broker\":{\"token\":\"x\"},"
                "\"streams_file\":\"s\\u0000x\"}",
@@ -777,6 +780,136 @@ static void test_error_list_is_bounded(void **state)
     mqp_errors_clear(&errs);
 }
 
+/* A JWKS file with one fresh P-256 key at name in t's directory. */
+static void write_jwks(struct tmp *t, const char *name)
+{
+    EVP_PKEY *key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+    json_object *doc = json_object_new_object(), *keys = json_object_new_array();
+
+    assert_non_null(key);
+    json_object_array_add(keys, mqp_jwk_from_pkey(key));
+    json_object_object_add(doc, "keys", keys);
+    write_in(t, name, json_object_to_json_string(doc));
+    json_object_put(doc);
+    EVP_PKEY_free(key);
+}
+
+static void test_ssf_receiver(void **state)
+{
+    struct tmp *t = *state;
+    struct bridge_config *cfg;
+    char want[PATH_MAX + 32];
+
+    write_jwks(t, "tx.jwks.json");
+    write_in(t, "empty.jwks.json", "{\"keys\":[]}");
+    /* Absent: off, with the defaults in place. */
+    cfg = load_ok(t, with(""));
+    assert_false(cfg->ssf.enabled);
+    assert_string_equal(cfg->ssf.namespace_, "ssf");
+    bridge_config_free(cfg);
+    cfg = load_ok(t, with(",\"ssf\":{}"));
+    assert_false(cfg->ssf.enabled);
+    bridge_config_free(cfg);
+    cfg = load_ok(t, with(",\"ssf\":{\"receiver\":{\"namespace\":\"signals\","
+                          "\"languages\":[\"fr\"],\"jwks_refresh_s\":600,"
+                          "\"event_names\":{\"https://x.example/ev/a\":\"alpha\"},"
+                          "\"transmitters\":[{\"tenant\":\"t\",\"issuer\":\"https://tx/\","
+                          "\"audience\":\"rx\",\"jwks_file\":\"tx.jwks.json\","
+                          "\"authorization\":\"Bearer s3cret\"},{\"tenant\":\"u\","
+                          "\"issuer\":\"https://tx/\",\"audience\":\"rx\","
+                          "\"jwks_uri\":\"https://tx.example/jwks\"}]}}"));
+    assert_true(cfg->ssf.enabled);
+    assert_string_equal(cfg->ssf.namespace_, "signals");
+    assert_int_equal(cfg->ssf.languages, (1u << SSF_LANG_EN) | (1u << SSF_LANG_FR));
+    assert_int_equal(cfg->ssf.jwks_refresh_s, 600);
+    assert_int_equal(cfg->ssf.n_event_names, 1);
+    assert_string_equal(cfg->ssf.event_names[0].type, "https://x.example/ev/a");
+    assert_string_equal(cfg->ssf.event_names[0].name, "alpha");
+    assert_int_equal(cfg->ssf.n_transmitters, 2);
+    assert_string_equal(cfg->ssf.transmitters[0].tenant, "t");
+    assert_string_equal(cfg->ssf.transmitters[0].issuer, "https://tx/");
+    assert_string_equal(cfg->ssf.transmitters[0].audience, "rx");
+    snprintf(want, sizeof(want), "%s/tx.jwks.json", t->real);
+    assert_string_equal(cfg->ssf.transmitters[0].jwks_file, want);
+    assert_null(cfg->ssf.transmitters[0].jwks_uri);
+    assert_string_equal(cfg->ssf.transmitters[0].authorization, "Bearer s3cret");
+    assert_null(cfg->ssf.transmitters[1].jwks_file);
+    assert_string_equal(cfg->ssf.transmitters[1].jwks_uri, "https://tx.example/jwks");
+    assert_null(cfg->ssf.transmitters[1].authorization);
+    bridge_config_free(cfg);
+}
+
+static void test_ssf_errors(void **state)
+{
+    static const struct {
+        const char *extra, *error;
+    } cases[] = {
+        {",\"ssf\":{\"x\":1}", "$.ssf: unknown key \"x\""},
+        {",\"ssf\":{\"receiver\":[]}", "$.ssf.receiver: must be an object"},
+        {",\"ssf\":{\"receiver\":{}}", "$.ssf.receiver.transmitters: required"},
+        {",\"ssf\":{\"receiver\":{\"transmitters\":[]}}", "$.ssf.receiver.transmitters: required"},
+        {",\"ssf\":{\"receiver\":{\"transmitters\":[1]}}",
+         "$.ssf.receiver.transmitters[0]: must be an object"},
+        {",\"ssf\":{\"receiver\":{\"transmitters\":[{}]}}",
+         "$.ssf.receiver.transmitters[0].tenant: required"},
+        {",\"ssf\":{\"receiver\":{\"transmitters\":[{}]}}",
+         "$.ssf.receiver.transmitters[0].issuer: required"},
+        {",\"ssf\":{\"receiver\":{\"transmitters\":[{}]}}",
+         "$.ssf.receiver.transmitters[0].audience: required"},
+        {",\"ssf\":{\"receiver\":{\"transmitters\":[{}]}}",
+         "$.ssf.receiver.transmitters[0]: give jwks_file or jwks_uri"},
+        {",\"ssf\":{\"receiver\":{\"transmitters\":[{\"jwks_file\":\"tx.jwks.json\","
+         "\"jwks_uri\":\"https://a/\"}]}}",
+         "$.ssf.receiver.transmitters[0]: give jwks_file or jwks_uri"},
+        {",\"ssf\":{\"receiver\":{\"transmitters\":[{\"jwks_file\":\"nope.json\"}]}}",
+         "nope.json: No such file or directory"},
+        {",\"ssf\":{\"receiver\":{\"transmitters\":[{\"jwks_file\":\"empty.jwks.json\"}]}}",
+         "holds no key"},
+        {",\"ssf\":{\"receiver\":{\"transmitters\":[{\"jwks_uri\":\"ftp://a/k\"}]}}",
+         "$.ssf.receiver.transmitters[0].jwks_uri: must be an http or https URL"},
+        {",\"ssf\":{\"receiver\":{\"transmitters\":[{\"tenant\":\"a b\"}]}}",
+         "$.ssf.receiver.transmitters[0].tenant: required: a tenant id"},
+        {",\"ssf\":{\"receiver\":{\"transmitters\":[{\"authorization\":\" x\"}]}}",
+         "$.ssf.receiver.transmitters[0].authorization: must be a header value"},
+        {",\"ssf\":{\"receiver\":{\"transmitters\":[{\"authorization\":\"a\\nb\"}]}}",
+         "$.ssf.receiver.transmitters[0].authorization: must be a header value"},
+        {",\"ssf\":{\"receiver\":{\"transmitters\":[{\"colour\":1}]}}",
+         "$.ssf.receiver.transmitters[0]: unknown key \"colour\""},
+        {",\"ssf\":{\"receiver\":{\"namespace\":\"a/b\",\"transmitters\":[{}]}}",
+         "$.ssf.receiver.namespace: must be an event namespace"},
+        {",\"ssf\":{\"receiver\":{\"languages\":[\"it\"],\"transmitters\":[{}]}}",
+         "$.ssf.receiver.languages[0]: must be one of"},
+        {",\"ssf\":{\"receiver\":{\"languages\":\"de\",\"transmitters\":[{}]}}",
+         "$.ssf.receiver.languages: must be an array"},
+        {",\"ssf\":{\"receiver\":{\"event_names\":{\"u\":\"a b\"},\"transmitters\":[{}]}}",
+         "$.ssf.receiver.event_names: \"u\" must map to an event name"},
+        {",\"ssf\":{\"receiver\":{\"jwks_refresh_s\":10,\"transmitters\":[{}]}}",
+         "$.ssf.receiver.jwks_refresh_s"},
+        {",\"sse\":{\"routes\":[{\"path\":\"/ssf/x\",\"tenant\":\"t\",\"stream\":\"s\"}]}",
+         "$.sse.routes[0]: path"},
+    };
+    struct tmp *t = *state;
+
+    write_jwks(t, "tx.jwks.json");
+    write_in(t, "empty.jwks.json", "{\"keys\":[]}");
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        fails_with(t, with(cases[i].extra), cases[i].error);
+    /* One issuer twice for a tenant; one secret for two transmitters. */
+    fails_with(t,
+               with(",\"ssf\":{\"receiver\":{\"transmitters\":["
+                    "{\"tenant\":\"t\",\"issuer\":\"i\",\"audience\":\"a\",\"jwks_file\":"
+                    "\"tx.jwks.json\"},{\"tenant\":\"t\",\"issuer\":\"i\",\"audience\":\"b\","
+                    "\"jwks_file\":\"tx.jwks.json\"}]}}"),
+               "$.ssf.receiver.transmitters[1]: issuer i is listed twice for tenant t");
+    fails_with(t,
+               with(",\"ssf\":{\"receiver\":{\"transmitters\":["
+                    "{\"tenant\":\"t\",\"issuer\":\"i\",\"audience\":\"a\",\"jwks_file\":"
+                    "\"tx.jwks.json\",\"authorization\":\"Bearer x\"},{\"tenant\":\"u\","
+                    "\"issuer\":\"i\",\"audience\":\"b\",\"jwks_file\":\"tx.jwks.json\","
+                    "\"authorization\":\"Bearer x\"}]}}"),
+               "$.ssf.receiver.transmitters[1]: authorization is the same as transmitters[0]'s");
+}
+
 /* The demo's file, next to the token and streams files it names. */
 static void test_example_loads(void **state)
 {
@@ -807,6 +940,9 @@ static void test_example_loads(void **state)
     assert_int_equal(cfg->n_outbound_allow, 2);
     assert_int_equal(cfg->sse.n_routes, 1);
     assert_string_equal(cfg->sse.routes[0].path, "/events/client");
+    assert_true(cfg->ssf.enabled);
+    assert_int_equal(cfg->ssf.n_transmitters, 1);
+    assert_string_equal(cfg->ssf.transmitters[0].tenant, "demo");
     bridge_config_free(cfg);
 }
 
@@ -828,6 +964,8 @@ int main(void)
         T(test_socketio),
         T(test_token_rules),
         T(test_urls_and_stores),
+        T(test_ssf_receiver),
+        T(test_ssf_errors),
         T(test_documents_that_are_not_json_objects),
         T(test_error_list_is_bounded),
         T(test_example_loads),

@@ -649,6 +649,31 @@ static void test_stop_while_down(void **state)
     broker_fini(b);
 }
 
+/* mqlink_publish(): refused while down, QoS 1 through the broker while up (it comes back to
+ * the link's own subscription: MQTT 5 "no local" is off). */
+static void test_publish(void **state)
+{
+    struct broker *b;
+    struct fx f;
+
+    (void)state;
+    b = broker_init(false);
+    fx_init(&f);
+    link_open(&f, b, "link-pub");
+    assert_false(mqlink_is_up(f.l));
+    assert_int_equal(mqlink_publish(f.l, "t/p/ns:x", "early", 5), -1);
+    broker_start(b);
+    assert_true(run_until(&f, &f.ups, 1));
+    mqlink_subscribe(f.l, "t/p/#");
+    assert_true(run_until_text(&f, f.subacks, "t/p/#;"));
+    assert_int_equal(mqlink_publish(f.l, "t/p/ns:x", "{\"a\":1}", 7), 0);
+    assert_true(run_until(&f, &f.msgs, 1));
+    assert_string_equal(f.bodies, "t/p/ns:x={\"a\":1};");
+    link_close(&f);
+    fx_fini(&f);
+    broker_fini(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -659,6 +684,7 @@ int main(void)
         cmocka_unit_test_teardown(test_session_outlives_link, teardown),
         cmocka_unit_test_teardown(test_refused_then_accepted, teardown),
         cmocka_unit_test_teardown(test_stop_while_down, teardown),
+        cmocka_unit_test_teardown(test_publish, teardown),
     };
     int rc;
 
