@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# Print the Web Push benchmark's report from the JSON lines run.sh collected: wpbench, web-push
+# and openssl speed results, told apart by "phase" and "round". Every column is the median over
+# rounds, each taken on its own. "busy" is the CPU time a run got over its wall time (1 = one whole core); the machine
+# may run other jobs, so each rate is also shown divided by it ("on whole cores"), and the
+# ratios and targets use that figure, with the plain msg/s ratio beside it.
+# usage: report.sh results.jsonl pin-note
+set -euo pipefail
+
+if [ $# -ne 2 ]; then
+    echo "usage: report.sh results.jsonl pin-note" >&2
+    exit 2
+fi
+results=$1 pin_note=$2
+
+# One object per phase: per_s, busy and cores of the round with the median rate. A two-process
+# web-push round is the sum of its processes.
+summary=$(jq -s '
+    map(select(.error | not))
+    | map(. + {cores: (if (.phase | endswith("-2")) then 2 else 1 end),
+               busy: (if .thread_busy then (.thread_busy | add) else .busy end)})
+    | group_by([.phase, .round])
+    | map({phase: .[0].phase, cores: .[0].cores, per_s: (map(.per_s) | add),
+           busy: (map(.busy) | add)}
+          | . + {full: (if .busy > 0 then .per_s * .cores / ([.busy, .cores] | min) else null end)})
+    | group_by(.phase)
+    | map(def median(f): map(f) | sort | .[(length - 1) / 2 | floor];
+          {phase: .[0].phase, cores: .[0].cores, rounds: length, per_s: median(.per_s),
+           busy: median(.busy), full: median(.full)})
+    | INDEX(.phase)' "$results")
+
+v() { # phase field: the value, empty when missing
+    echo "$summary" | jq -r --arg p "$1" --arg f "$2" '.[$p][$f] // empty'
+}
+num() { # printf-format value; "-" when empty
+    if [ -z "$2" ]; then printf '%s' "-"; else awk -v x="$2" "BEGIN { printf \"$1\", x }"; fi
+}
+ratio() { # a / b with 2 decimals; empty when either is missing
+    if [ -n "$1" ] && [ -n "$2" ]; then
+        awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b }'
+    fi
+}
+pct() { # a / b in percent
+    if [ -n "$1" ] && [ -n "$2" ]; then
+        awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.0f", 100 * a / b }'
+    fi
+}
+verdict() { # value op target
+    if [ -z "$1" ]; then
+        echo "n/a"
+    elif awk -v x="$1" -v t="$3" "BEGIN { exit !(x $2 t) }"; then
+        echo "met"
+    else
+        echo "MISSED"
+    fi
+}
+line() { # label phase
+    printf '  %-46s %10s %6s %12s\n' "$1" "$(num %.0f "$(v "$2" per_s)")" \
+        "$(num %.2f "$(v "$2" busy)")" "$(num %.0f "$(v "$2" full)")"
+}
+
+kg=$(v keygen full)
+ecdh=$(v openssl-ecdh full)
+sign=$(v openssl-ecdsa full)
+bound=$(awk -v k="$kg" -v e="$ecdh" 'BEGIN { if (k > 0 && e > 0) printf "%.1f", 1 / (1 / k + 1 / e) }')
+bound_s=$(awk -v k="$kg" -v e="$ecdh" -v s="$sign" \
+    'BEGIN { if (k > 0 && e > 0 && s > 0) printf "%.1f", 1 / (1 / k + 1 / e + 1 / s) }')
+
+echo
+echo "== Web Push messages prepared per second (encrypted + VAPID Authorization header)"
+echo "   $pin_note"
+printf '  %-46s %10s %6s %12s\n' "" "per s" "busy" "whole cores"
+line "mqpush (wpbench), VAPID cached, 1 core" ours-cached-1
+line "mqpush (wpbench), VAPID fresh, 1 core" ours-fresh-1
+line "npm web-push, 1 process" web-push-1
+line "mqpush (wpbench), VAPID cached, 2 cores" ours-cached-2
+line "mqpush (wpbench), VAPID fresh, 2 cores" ours-fresh-2
+line "npm web-push, 2 processes" web-push-2
+line "OpenSSL P-256 keygen (wpbench --keygen)" keygen
+line "openssl speed ecdhp256 (derive only)" openssl-ecdh
+line "openssl speed ecdsap256 (sign)" openssl-ecdsa
+printf '  %-46s %10s %6s %12s\n' "per-core bound 1/(1/keygen + 1/ecdh)" "" "" "$(num %.0f "$bound")"
+printf '  %-46s %10s %6s %12s\n' "  with an ES256 signature: + 1/sign" "" "" "$(num %.0f "$bound_s")"
+
+row() { # label wall-ratio full-ratio target verdict
+    printf '  %-56s %8s %10s   %-9s %s\n' "$1" "${2:--}" "${3:--}" "${4:-}" "${5:-}"
+}
+r() { # phase-a phase-b field
+    ratio "$(v "$1" "$3")" "$(v "$2" "$3")"
+}
+echo
+echo "== ratios and targets (verdicts on the whole-core figures)"
+printf '  %-56s %8s %10s   %-9s %s\n' "" "per s" "cores" "target" ""
+for mode in cached fresh; do
+    c1=$(r "ours-$mode-1" web-push-1 full)
+    row "mqpush/web-push, 1 core, VAPID $mode" "$(r "ours-$mode-1" web-push-1 per_s)" "$c1" \
+        ">= 2" "$(verdict "$c1" '>=' 2)"
+    c2=$(r "ours-$mode-2" web-push-2 full)
+    row "mqpush/web-push, 2 cores, VAPID $mode" "$(r "ours-$mode-2" web-push-2 per_s)" "$c2" \
+        ">= 3.5" "$(verdict "$c2" '>=' 3.5)"
+    row "  mqpush 2 cores / web-push 1 process" "$(r "ours-$mode-2" web-push-1 per_s)" \
+        "$(r "ours-$mode-2" web-push-1 full)"
+done
+for mode in cached fresh; do
+    p1=$(pct "$(v "ours-$mode-1" full)" "$bound")
+    row "mqpush / per-core bound (%), 1 core, VAPID $mode" "" "$p1" ">= 60" \
+        "$(verdict "$p1" '>=' 60)"
+    p2=$(pct "$(awk -v x="$(v "ours-$mode-2" full)" 'BEGIN { print x / 2 }')" "$bound")
+    row "  per core with 2 cores (%)" "" "$p2"
+done
+row "mqpush VAPID fresh / bound with signature (%), 1 core" "" \
+    "$(pct "$(v ours-fresh-1 full)" "$bound_s")"
+row "scaling 1 -> 2 cores: mqpush cached, fresh" "" \
+    "$(r ours-cached-2 ours-cached-1 full), $(r ours-fresh-2 ours-fresh-1 full)"
+row "scaling 1 -> 2 cores: web-push" "" "$(r web-push-2 web-push-1 full)"
+
+notes=$(echo "$summary" | jq -r '.[] | select(.busy < 0.9 * .cores)
+    | "\(.phase): busy \(.busy * 100 | round / 100) of \(.cores) core(s): other processes took CPU time; the whole-core figure corrects for most of it"')
+sizes=$(jq -s -r 'map(select(.plain_avg)) | group_by(.what) | map("\(.[0].what): event \(.[0].plain_avg | round) B, body \(.[0].body_avg | round) B, Authorization \(.[0].auth_header_avg | round) B") | join("; ")' "$results")
+echo
+echo "== notes"
+echo "  message sizes (averages): $sizes"
+if [ -n "$notes" ]; then
+    echo "$notes" | sed 's/^/  /'
+fi
