@@ -41,7 +41,9 @@ json_get() {
         "$demo/streams.json" "$1" "$2"
 }
 
-for who in demo acme service; do
+# ssf-transmitter: the key a Shared Signals transmitter would sign SETs with, for trying the
+# bridge's SSF receiver locally.
+for who in demo acme service ssf-transmitter; do
     if [ ! -f "$demo/keys/$who.pem" ]; then
         "$ctl" keygen --type ec --key "$demo/keys/$who.pem" --jwks "$demo/keys/$who.jwks.json" >/dev/null
     fi
@@ -91,6 +93,12 @@ c.public_url = `http://127.0.0.1:${http}`;
 c.broker.port = Number(mqtt);
 // the socket.io-client browser bundle for the demo page, from the pinned test dependencies
 if (fs.existsSync(bundle)) c.socketio = { ...(c.socketio || {}), client_script: bundle };
+// the SSF receiver trusts the demo transmitter key, read from a file: nothing is fetched
+for (const t of c.ssf?.receiver?.transmitters ?? []) {
+    delete t.jwks_uri;
+    t.jwks_file = "keys/ssf-transmitter.jwks.json";
+    t.audience = `http://127.0.0.1:${http}/ssf/receive/${t.tenant}`;
+}
 fs.writeFileSync(dst, JSON.stringify(c, null, 2) + "\n");
 ' "$top/examples/bridge.json" "$demo/bridge.json" "$mqtt_port" "$http_port" \
     "$top/tests/integration/node_modules/socket.io-client/dist/socket.io.min.js"
@@ -153,6 +161,9 @@ Try it in another terminal:
     socket.on('connect_error', (err) => console.log('refused:', err.message));
     socket.on('case-service:case-updated', (event) => console.log(event));
   ")
+  # Web Push: the VAPID key browsers subscribe with (the demo page's stream case-updates is
+  # sent by Web Push to subscriptions made at POST /api/push/subscribe)
+  curl "\$MQPUSH_HTTP_URL/api/push/vapid"
   # mint more tokens
   $ctl token --key \$MQPUSH_DEMO_ISSUER_KEY --iss "\$MQPUSH_DEMO_ISSUER" --aud "\$MQPUSH_DEMO_AUDIENCE" --roles case-worker --ttl 3600
 

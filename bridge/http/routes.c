@@ -92,6 +92,17 @@ static int metrics(struct conn *c)
     webpush_gauges(b, &x.push_subscriptions[METRICS_PUSH_WEBPUSH],
                    &x.push_pending[METRICS_PUSH_WEBPUSH]);
     text = metrics_render(&b->metrics, &x, &len);
+    if (text) {
+        size_t wl;
+        char *wt = webpush_metrics_text(b, &wl), *all = wt ? realloc(text, len + wl + 1) : NULL;
+
+        if (all) {
+            memcpy(all + len, wt, wl + 1);
+            len += wl;
+            text = all;
+        }
+        free(wt);
+    }
     int rc;
 
     if (text == NULL)

@@ -1,7 +1,7 @@
 /*
- * Sending: pending messages wait in a heap by due time; a due message is encrypted on libuv's
- * thread pool (RFC 8291: a key pair and an ECDH per message), then POSTed through curl multi
- * with its VAPID header (RFC 8292, made on the loop thread: the JWT is cached per origin).
+ * Sending: pending messages wait in a heap by due time; a due message is encrypted (RFC 8291:
+ * a key pair and an ECDH per message) and given its VAPID header (RFC 8292: the JWT is signed
+ * once per origin and cached) on libuv's thread pool, then POSTed through curl multi.
  * The push service's answer decides what happens next (RFC 8030 5, 6, 8.4):
  *   2xx delivered; 404/410 the subscription is gone; 413 dropped; 429/503 wait for
  *   Retry-After (per origin); other 4xx logged and dropped; 3xx (never followed), 5xx and
@@ -37,6 +37,8 @@ struct wp_job {
     char *endpoint;
     char *origin;
     char *authorization;
+    struct webpush_vapid *vapid; /* a reference: the key may rotate meanwhile */
+    int64_t now_s;
     char topic[40];
     const char *urgency; /* borrowed from b->cfg */
     unsigned ttl_s;
@@ -146,6 +148,7 @@ static void job_free(struct wp_job *j)
     free(j->endpoint);
     free(j->origin);
     free(j->authorization);
+    webpush_vapid_free(j->vapid);
     free(j);
 }
 
@@ -270,6 +273,8 @@ static void on_done(void *ud, CURL *easy, CURLcode result)
         /* 413: the message is too large for this service; 400/401/403: the request or our
          * VAPID identity is refused. Sending it again would be refused again. */
         log_reply(j, status, status == 413 ? "too large, dropped" : "refused, dropped");
+        if (o)
+            o->rejected++;
         finish(wp, j, METRICS_PUSH_REJECTED);
         goto out;
     }
@@ -344,6 +349,12 @@ static void work_encrypt(uv_work_t *w)
 
     j->rc = webpush_ece_encrypt(j->p256dh, j->auth, j->plain, j->plain_len, j->pad, NULL, &j->out,
                                 &j->out_len, j->err, sizeof(j->err));
+    if (j->rc == 0) {
+        j->authorization =
+            webpush_vapid_authorization(j->vapid, j->endpoint, j->now_s, j->err, sizeof(j->err));
+        if (j->authorization == NULL)
+            j->rc = -1;
+    }
 }
 
 static void after_encrypt(uv_work_t *w, int status)
@@ -357,7 +368,7 @@ static void after_encrypt(uv_work_t *w, int status)
         return;
     }
     if (j->rc != 0) {
-        fprintf(stderr, "mqpush-bridge: webpush: cannot encrypt %s: %s\n", j->msg->event_id,
+        fprintf(stderr, "mqpush-bridge: webpush: cannot encrypt or sign %s: %s\n", j->msg->event_id,
                 j->err);
         wp->inflight--;
         finish(wp, j, METRICS_PUSH_REJECTED);
@@ -446,7 +457,6 @@ static int make_plain(struct wp_job *j, const struct wp_stream *ws)
 static void start(struct webpush *wp, struct wp_msg *m, struct wp_sub *s, int64_t now)
 {
     struct wp_job *j = calloc(1, sizeof(*j));
-    char err[160];
 
     if (j == NULL)
         goto fail;
@@ -460,10 +470,9 @@ static void start(struct webpush *wp, struct wp_msg *m, struct wp_sub *s, int64_
     j->urgency = s->ws->cfg->urgency;
     j->ttl_s = (unsigned)((j->msg->expires_ms - now) / 1000);
     make_topic(s->ws, j->msg, j->topic, sizeof(j->topic));
-    j->authorization =
-        webpush_vapid_authorization(wp->vapid, s->endpoint, now / 1000, err, sizeof(err));
-    if (j->endpoint == NULL || j->origin == NULL || j->authorization == NULL ||
-        make_plain(j, s->ws) != 0)
+    j->vapid = webpush_vapid_ref(wp->vapid);
+    j->now_s = now / 1000;
+    if (j->endpoint == NULL || j->origin == NULL || make_plain(j, s->ws) != 0)
         goto fail;
     j->work.data = j;
     wp->inflight++;

@@ -7,6 +7,7 @@
 #include <curl/curl.h>
 #include <json-c/json.h>
 #include <openssl/core_names.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,8 @@ struct cached {
 };
 
 struct webpush_vapid {
+    pthread_mutex_t lock; /* the cache, and refs: used from the thread pool */
+    unsigned refs;
     EVP_PKEY *key;
     char *subject;
     char *public_b64;
@@ -73,9 +76,12 @@ int webpush_vapid_new(EVP_PKEY *key, const char *subject, unsigned ttl_s,
     v->public_b64 = mqp_b64url_encode(pub, sizeof(pub), &blen);
     if (v->subject == NULL || v->public_b64 == NULL)
         goto oom;
+    if (pthread_mutex_init(&v->lock, NULL) != 0)
+        goto oom;
     EVP_PKEY_up_ref(key);
     v->key = key;
     v->ttl_s = ttl_s;
+    v->refs = 1;
     *out = v;
     return 0;
 oom:
@@ -88,12 +94,27 @@ oom:
     return -1;
 }
 
+struct webpush_vapid *webpush_vapid_ref(struct webpush_vapid *v)
+{
+    pthread_mutex_lock(&v->lock);
+    v->refs++;
+    pthread_mutex_unlock(&v->lock);
+    return v;
+}
+
 void webpush_vapid_free(struct webpush_vapid *v)
 {
     size_t i;
+    unsigned left;
 
     if (v == NULL)
         return;
+    pthread_mutex_lock(&v->lock);
+    left = --v->refs;
+    pthread_mutex_unlock(&v->lock);
+    if (left > 0)
+        return;
+    pthread_mutex_destroy(&v->lock);
     for (i = 0; i < CACHE_SLOTS; i++) {
         free(v->cache[i].aud);
         free(v->cache[i].header);
@@ -173,7 +194,7 @@ cleanup:
 char *webpush_vapid_authorization(struct webpush_vapid *v, const char *endpoint, int64_t now,
                                   char *err, size_t errlen)
 {
-    char *aud = webpush_origin(endpoint), *hdr;
+    char *aud = webpush_origin(endpoint), *hdr = NULL, *out = NULL;
     struct cached *slot = NULL;
     size_t i;
 
@@ -181,6 +202,9 @@ char *webpush_vapid_authorization(struct webpush_vapid *v, const char *endpoint,
         snprintf(err, errlen, "not an http(s) URL");
         return NULL;
     }
+    /* One signature per origin and lifetime, even when several threads miss at once: the
+     * lock is held while signing, which happens a few times a day. */
+    pthread_mutex_lock(&v->lock);
     for (i = 0; i < CACHE_SLOTS; i++)
         if (v->cache[i].aud && strcmp(v->cache[i].aud, aud) == 0) {
             slot = &v->cache[i];
@@ -189,25 +213,29 @@ char *webpush_vapid_authorization(struct webpush_vapid *v, const char *endpoint,
     /* reuse while more than a tenth of the lifetime is left, so that clock skew and transit
      * never make a push service see an expired token */
     if (slot && slot->exp - now > (int64_t)v->ttl_s / 10) {
-        free(aud);
-        return strdup(slot->header);
+        out = strdup(slot->header);
+        goto out;
     }
     hdr = make_header(v, aud, now + v->ttl_s);
     if (hdr == NULL) {
-        free(aud);
         snprintf(err, errlen, "signing failed");
-        return NULL;
+        goto out;
     }
     if (slot == NULL) {
         slot = &v->cache[v->next];
         v->next = (v->next + 1) % CACHE_SLOTS;
         free(slot->aud);
         slot->aud = aud;
-    } else {
-        free(aud);
+        aud = NULL;
     }
     free(slot->header);
     slot->header = hdr;
     slot->exp = now + v->ttl_s;
-    return strdup(hdr);
+    out = strdup(hdr);
+out:
+    pthread_mutex_unlock(&v->lock);
+    free(aud);
+    if (out == NULL && hdr != NULL)
+        snprintf(err, errlen, "out of memory");
+    return out;
 }

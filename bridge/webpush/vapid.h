@@ -20,6 +20,9 @@ struct webpush_vapid;
  */
 int webpush_vapid_new(EVP_PKEY *key, const char *subject, unsigned ttl_s,
                       struct webpush_vapid **out, char *err, size_t errlen);
+/* Another reference (a message being prepared on the thread pool while the key rotates);
+ * webpush_vapid_free() drops one and frees with the last. Both are thread-safe. */
+struct webpush_vapid *webpush_vapid_ref(struct webpush_vapid *v);
 void webpush_vapid_free(struct webpush_vapid *v);
 
 /* The public key: base64url of the uncompressed point (borrowed), as applicationServerKey. */
@@ -30,7 +33,8 @@ int webpush_vapid_subject_ok(const char *subject);
 
 /*
  * The Authorization header value for a request to endpoint at time now (seconds). The JWT of
- * the endpoint's origin is reused while more than a tenth of its lifetime remains. Returns a
+ * the endpoint's origin is reused while more than a tenth of its lifetime remains.
+ * Thread-safe. Returns a
  * string (caller frees with free()), or NULL with a message in err (the endpoint is not an
  * http(s) URL, signing failed).
  */

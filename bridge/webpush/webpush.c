@@ -251,6 +251,53 @@ void webpush_gauges(const struct bridge *b, uint64_t *subscriptions, uint64_t *p
     *pending = wp ? wp->heap_len + wp->inflight : 0;
 }
 
+static int by_rejected(const void *a, const void *b)
+{
+    const struct wp_origin *x = *(const struct wp_origin *const *)a,
+                           *y = *(const struct wp_origin *const *)b;
+
+    return x->rejected < y->rejected ? 1 : x->rejected > y->rejected ? -1 : 0;
+}
+
+char *webpush_metrics_text(const struct bridge *b, size_t *len)
+{
+    static const char head[] =
+        "# HELP mqpush_bridge_webpush_rejected_total Requests a push service refused (4xx "
+        "other than 404, 410, 429), per origin.\n"
+        "# TYPE mqpush_bridge_webpush_rejected_total counter\n";
+    const struct webpush *wp = b->webpush;
+    struct wp_origin *o, *tmp, **all = NULL;
+    size_t n = 0, i, cap;
+    char *text;
+
+    *len = 0;
+    if (wp == NULL)
+        return strdup("");
+    all = calloc(HASH_COUNT(wp->origins) + 1, sizeof(*all));
+    if (all == NULL)
+        return NULL;
+    HASH_ITER(hh, wp->origins, o, tmp)
+    {
+        if (o->rejected)
+            all[n++] = o;
+    }
+    qsort(all, n, sizeof(*all), by_rejected);
+    if (n > 100)
+        n = 100;
+    cap = sizeof(head) + n * 400;
+    text = malloc(cap);
+    if (text) {
+        *len = (size_t)snprintf(text, cap, "%s", head);
+        for (i = 0; i < n; i++) /* origins hold no quote or backslash (RFC 3986 hosts) */
+            *len += (size_t)snprintf(text + *len, cap - *len,
+                                     "mqpush_bridge_webpush_rejected_total{origin=\"%.300s\"} "
+                                     "%llu\n",
+                                     all[i]->origin, (unsigned long long)all[i]->rejected);
+    }
+    free(all);
+    return text;
+}
+
 /* "<tenant>/<stream>/<namespace>:<name>" */
 static int split_topic(const char *topic, char *tenant, char *stream, char *ns, char *name)
 {

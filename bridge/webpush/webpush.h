@@ -45,6 +45,10 @@ void webpush_announce_key(struct bridge *b);
 int webpush_session_ended(struct bridge *b, const char *tenant, const char *user,
                           const char *session);
 
+/* Prometheus lines of the requests each push service refused (4xx), for /metrics: at most
+ * the 100 origins with the most. Returns text (caller frees) of *len bytes, or NULL. */
+char *webpush_metrics_text(const struct bridge *b, size_t *len);
+
 /* Gauges for /metrics: subscriptions held and messages pending. */
 void webpush_gauges(const struct bridge *b, uint64_t *subscriptions, uint64_t *pending);
 

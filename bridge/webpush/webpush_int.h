@@ -61,6 +61,7 @@ struct wp_origin {
     char *origin;
     int64_t blocked_until_ms; /* 429/503 Retry-After, or backoff */
     unsigned backoff_ms;
+    uint64_t rejected; /* 4xx answers other than 404/410/429: our requests it refused */
     UT_hash_handle hh;
 };
 

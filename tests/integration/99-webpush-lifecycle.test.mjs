@@ -218,6 +218,8 @@ describe('the main bridge: answers of push services, sizes, VAPID, sessions', ()
         ps.answer('/push/bad', { status: 400, headers: { 'content-type': 'application/json' }, body: reason });
         const rejected = await pushTotal(main, 'rejected');
         const retried = await pushTotal(main, 'retried');
+        const perOrigin = `mqpush_bridge_webpush_rejected_total{origin="${ps.origin}"}`;
+        const originBefore = (await main.metrics())[perOrigin] ?? 0;
         const from = main.mark();
         await send('bad-1');
         const m = await main.waitForOutput(/webpush: (\S+) answered 400 for (\S+): refused, dropped: (.*)/, { from });
@@ -227,6 +229,7 @@ describe('the main bridge: answers of push services, sizes, VAPID, sessions', ()
         await sleep(500);
         assert.equal(ps.to('/push/bad').length, 1);
         assert.equal((await pushTotal(main, 'rejected')) - rejected, 1);
+        assert.equal((await main.metrics())[perOrigin] - originBefore, 1, 'counted per origin');
         assert.equal(await pushTotal(main, 'retried'), retried);
         assert.equal((await unsubscribe(main, u.token, ps.endpoint('bad'))).status, 204, 'the subscription stays');
     });

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -127,6 +128,56 @@ static void test_reuse_per_origin(void **state)
     EVP_PKEY_free(key);
 }
 
+struct racer {
+    struct webpush_vapid *v;
+    char *got[50];
+};
+
+static void *race(void *arg)
+{
+    struct racer *r = arg;
+    char err[128];
+
+    for (int i = 0; i < 50; i++)
+        r->got[i] = webpush_vapid_authorization(r->v, "https://push.example.net/x", 1000000, err,
+                                                sizeof(err));
+    return NULL;
+}
+
+/* From the thread pool: threads that miss the cache together still share one JWT, and a
+ * reference keeps the signer alive after its owner let go (a rotation during a send). */
+static void test_threads_and_references(void **state)
+{
+    EVP_PKEY *key = EVP_EC_gen("P-256");
+    struct webpush_vapid *v = NULL;
+    struct racer r[4];
+    pthread_t t[4];
+    char err[128];
+
+    (void)state;
+    assert_int_equal(webpush_vapid_new(key, "mailto:ops@example.com", 3600, &v, err, sizeof(err)),
+                     0);
+    for (int i = 0; i < 4; i++) {
+        r[i].v = v;
+        assert_int_equal(pthread_create(&t[i], NULL, race, &r[i]), 0);
+    }
+    for (int i = 0; i < 4; i++)
+        pthread_join(t[i], NULL);
+    for (int i = 0; i < 4; i++)
+        for (int k = 0; k < 50; k++) {
+            assert_non_null(r[i].got[k]);
+            assert_string_equal(r[i].got[k], r[0].got[0]);
+        }
+    for (int i = 0; i < 4; i++)
+        for (int k = 0; k < 50; k++)
+            free(r[i].got[k]);
+    webpush_vapid_ref(v);
+    webpush_vapid_free(v);
+    assert_non_null(webpush_vapid_public_key(v)); /* still referenced once */
+    webpush_vapid_free(v);
+    EVP_PKEY_free(key);
+}
+
 static void test_refusals(void **state)
 {
     EVP_PKEY *ec = EVP_EC_gen("P-256"), *ed = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
@@ -148,7 +199,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_origin),   cmocka_unit_test(test_subject),
         cmocka_unit_test(test_jwt),      cmocka_unit_test(test_reuse_per_origin),
-        cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_refusals), cmocka_unit_test(test_threads_and_references),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
