@@ -22,6 +22,7 @@ struct sio_stream;
 struct webpush;
 struct guard;
 struct ssf_receiver;
+struct ssf_transmitter;
 
 struct bridge {
     uv_loop_t *loop;
@@ -36,9 +37,12 @@ struct bridge {
     struct curl_loop *curl;           /* outgoing HTTP (net/curl_loop.c) */
     struct sio_stream *socketio;      /* socket.io delivery, NULL when disabled */
     struct webpush *webpush;          /* Web Push delivery, NULL when disabled */
+    struct webpush *unifiedpush;      /* UnifiedPush delivery (same machinery), or NULL */
     struct guard *guard;              /* outbound SSRF guard (net/guard.c), from outbound.allow */
     /* the SSF push receiver (ssf/receiver.c), NULL when not configured */
     struct ssf_receiver *ssf_receiver;
+    /* the SSF transmitter (ssf/transmitter.c), NULL when not configured */
+    struct ssf_transmitter *ssf_transmitter;
     struct metrics metrics;
     bool stopping; /* SIGTERM seen: refuse new connections, close the others */
 };

@@ -389,10 +389,8 @@ static void parse_doc(struct bridge_config_ctx *x, json_object *doc, struct brid
     static const char *const keys[] = {
         "$schema", "listen", "public_url", "broker", "streams_file", "store",       "outbound",
         "limits",  "sse",    "socketio",   "ssf",    "webpush",      "unifiedpush", NULL};
-    static const char *const channels[] = {"unifiedpush"};
     json_object *v;
     char *streams = NULL;
-    size_t i;
 
     bridge_config__check_keys(x, doc, "$", keys);
     if (json_object_object_get_ex(doc, "$schema", &v) && !json_object_is_type(v, json_type_string))
@@ -416,13 +414,6 @@ static void parse_doc(struct bridge_config_ctx *x, json_object *doc, struct brid
     parse_socketio(x, doc, cfg);
     bridge_config__webpush(x, doc, cfg);
     bridge_config__ssf(x, doc, cfg);
-    /* Channel sections: objects, read by their channels from cfg->doc. */
-    for (i = 0; i < sizeof(channels) / sizeof(channels[0]); i++) {
-        char path[32];
-
-        snprintf(path, sizeof(path), "$.%s", channels[i]);
-        bridge_config__get_object(x, doc, channels[i], path);
-    }
     if (cfg->broker_host == NULL)
         cfg->broker_host = strdup("127.0.0.1");
     if (cfg->broker_client_id == NULL)

@@ -17,7 +17,8 @@ struct bridge_sse_route {
     char *stream;
 };
 
-/* A stream whose events are also sent by Web Push ("webpush.streams"). */
+/* A stream whose events are also sent by a push channel ("webpush.streams",
+ * "unifiedpush.streams"). */
 struct bridge_webpush_stream {
     char *tenant;
     char *stream;
@@ -25,6 +26,24 @@ struct bridge_webpush_stream {
     unsigned ttl_s;   /* TTL header (RFC 8030 5.2) */
     char *urgency;    /* "very-low", "low", "normal", "high" (RFC 8030 5.3) */
     char *topic_path; /* event path whose value collapses messages (RFC 8030 5.4), or NULL */
+};
+
+/* Settings of a push channel ("webpush", "unifiedpush"). */
+struct bridge_push_settings {
+    bool enabled;             /* default: true when the section is present */
+    char *subject;            /* VAPID "sub": mailto: or https: URL, required for Web Push */
+    unsigned jwt_ttl_s;       /* VAPID JWT lifetime, 60 .. 86400, default 43200 */
+    unsigned rotate_period_s; /* rotate the VAPID key this often; 0 never (default) */
+    unsigned ttl_s;           /* default TTL, 0 .. 2419200, default 86400 */
+    char *urgency;            /* default "normal" */
+    unsigned padding;         /* bytes of padding per encrypted message, default 0 */
+    bool expire_with_token;   /* abandon a subscription when its token expires */
+    unsigned max_per_user;    /* subscriptions per (tenant, sub), default 20 */
+    unsigned max_inflight;    /* concurrent requests, default 256 */
+    unsigned retry_min_ms;    /* first retry delay, default 1000 */
+    unsigned retry_max_ms;    /* cap of the backoff, default 300000 */
+    struct bridge_webpush_stream *streams;
+    size_t n_streams;
 };
 
 /* A transmitter of Security Event Tokens to the SSF receiver ("ssf.receiver.transmitters"). */
@@ -41,6 +60,22 @@ struct bridge_ssf_transmitter {
 struct bridge_ssf_event_name {
     char *type;
     char *name;
+};
+
+/* An mqpush event a transmitter stream may carry as a SET ("ssf.transmitter.streams[].events"). */
+struct bridge_ssf_tx_event {
+    char *namespace_;
+    char *name;
+    char *type;         /* the SSF event type URI, or NULL: urn:mqpush:<tenant>:event:<ns>:<name> */
+    char *subject_path; /* event path (core/jsonpath.h) of the SET's "sub_id", or NULL */
+};
+
+/* A stream of the streams file whose events the transmitter offers ("ssf.transmitter.streams"). */
+struct bridge_ssf_tx_stream {
+    char *tenant;
+    char *stream;
+    struct bridge_ssf_tx_event *events; /* mappings; events not listed get the URN */
+    size_t n_events;
 };
 
 struct bridge_config {
@@ -83,22 +118,10 @@ struct bridge_config {
         size_t n_cors_origins;
         char *client_script; /* absolute path, or NULL */
     } socketio;
-    struct {
-        bool enabled;             /* default: true when the section is present */
-        char *subject;            /* VAPID "sub": mailto: or https: URL, required */
-        unsigned jwt_ttl_s;       /* VAPID JWT lifetime, 60 .. 86400, default 43200 */
-        unsigned rotate_period_s; /* rotate the VAPID key this often; 0 never (default) */
-        unsigned ttl_s;           /* default TTL, 0 .. 2419200, default 86400 */
-        char *urgency;            /* default "normal" */
-        unsigned padding;         /* bytes of padding per message, default 0 */
-        bool expire_with_token;   /* abandon a subscription when its token expires */
-        unsigned max_per_user;    /* subscriptions per (tenant, sub), default 20 */
-        unsigned max_inflight;    /* concurrent requests, default 256 */
-        unsigned retry_min_ms;    /* first retry delay, default 1000 */
-        unsigned retry_max_ms;    /* cap of the backoff, default 300000 */
-        struct bridge_webpush_stream *streams;
-        size_t n_streams;
-    } webpush;
+    struct bridge_push_settings webpush;
+    /* UnifiedPush ("unifiedpush"): the same settings; subject, jwt_ttl_s and rotate_period_s
+     * are Web Push's (its VAPID key also signs UnifiedPush's Web Push form). */
+    struct bridge_push_settings unifiedpush;
     struct {
         bool enabled;            /* "ssf.receiver" is present */
         char *namespace_;        /* event namespace of received SETs, default "ssf" */
@@ -108,6 +131,14 @@ struct bridge_config {
         size_t n_transmitters;
         struct bridge_ssf_event_name *event_names;
         size_t n_event_names;
+        struct {
+            bool enabled;           /* "ssf.transmitter" is present */
+            int alg;                /* enum mqp_jws_alg: MQP_ALG_ES256 (default) or MQP_ALG_RS256 */
+            unsigned rsa_bits;      /* RS256 key size, 2048 .. 4096, default 2048 */
+            unsigned key_overlap_s; /* a retired key stays in the JWKS this long, default 86400 */
+            struct bridge_ssf_tx_stream *streams;
+            size_t n_streams;
+        } tx;
     } ssf;
     char *path;       /* the file loaded */
     json_object *doc; /* the whole document, for channel sections added later */

@@ -1,6 +1,8 @@
 /*
  * bridge.json "ssf": the Shared Signals receiver (bridge/ssf/receiver.c), its transmitters and
- * the event namespace their SETs are published in. Same rules in schemas/bridge.schema.json.
+ * the event namespace their SETs are published in; and the bridge's own transmitter
+ * (bridge/ssf/transmitter.c): its signing keys and the streams whose events it offers. Same
+ * rules in schemas/bridge.schema.json.
  */
 #include "config.h"
 #include "config_int.h"
@@ -8,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "jsonpath.h"
 #include "jwk.h"
 #include "ssf/lang.h"
 
@@ -238,13 +241,150 @@ static void parse_receiver(struct bridge_config_ctx *x, json_object *r, struct b
     }
 }
 
+static void parse_tx_event(struct bridge_config_ctx *x, json_object *o, const char *path,
+                           struct bridge_ssf_tx_stream *s)
+{
+    static const char *const keys[] = {"namespace", "name", "type", "subject_path", NULL};
+    struct bridge_ssf_tx_event *e = &s->events[s->n_events];
+    struct mqp_path *compiled = NULL;
+    char sub[128], err[200];
+
+    if (!json_object_is_type(o, json_type_object)) {
+        bridge_config__report(x, path, "must be an object");
+        return;
+    }
+    memset(e, 0, sizeof(*e));
+    s->n_events++;
+    bridge_config__check_keys(x, o, path, keys);
+    snprintf(sub, sizeof(sub), "%s.namespace", path);
+    bridge_config__get_string(x, o, "namespace", sub, &e->namespace_);
+    if (e->namespace_ == NULL || !bridge_config__id(e->namespace_))
+        bridge_config__report(x, sub, "required: an event namespace");
+    snprintf(sub, sizeof(sub), "%s.name", path);
+    bridge_config__get_string(x, o, "name", sub, &e->name);
+    if (e->name == NULL || !bridge_config__id(e->name))
+        bridge_config__report(x, sub, "required: an event name");
+    snprintf(sub, sizeof(sub), "%s.type", path);
+    bridge_config__get_string(x, o, "type", sub, &e->type);
+    /* SSF 1.0 section 4.2.2: an event type is a URI; a receiver compares it as a string. */
+    if (e->type && (strchr(e->type, ':') == NULL || strpbrk(e->type, " \t\r\n\"") != NULL))
+        bridge_config__report(x, sub, "must be an event type URI");
+    snprintf(sub, sizeof(sub), "%s.subject_path", path);
+    bridge_config__get_string(x, o, "subject_path", sub, &e->subject_path);
+    if (e->subject_path && mqp_path_compile(e->subject_path, &compiled, err, sizeof(err)) != 0)
+        bridge_config__report(x, sub, "%s", err);
+    mqp_path_free(compiled);
+}
+
+static void parse_tx_stream(struct bridge_config_ctx *x, json_object *o, const char *path,
+                            struct bridge_config *cfg)
+{
+    static const char *const keys[] = {"tenant", "stream", "events", NULL};
+    struct bridge_ssf_tx_stream *s = &cfg->ssf.tx.streams[cfg->ssf.tx.n_streams];
+    json_object *arr;
+    char sub[96];
+
+    if (!json_object_is_type(o, json_type_object)) {
+        bridge_config__report(x, path, "must be an object");
+        return;
+    }
+    memset(s, 0, sizeof(*s));
+    cfg->ssf.tx.n_streams++;
+    bridge_config__check_keys(x, o, path, keys);
+    snprintf(sub, sizeof(sub), "%s.tenant", path);
+    bridge_config__get_string(x, o, "tenant", sub, &s->tenant);
+    /* "receive" would put the tenant's endpoints under the receiver's /ssf/receive/. */
+    if (s->tenant == NULL || !bridge_config__id(s->tenant) || strcmp(s->tenant, "receive") == 0)
+        bridge_config__report(x, sub, "required: a tenant id (other than \"receive\")");
+    snprintf(sub, sizeof(sub), "%s.stream", path);
+    bridge_config__get_string(x, o, "stream", sub, &s->stream);
+    if (s->stream == NULL || !bridge_config__id(s->stream))
+        bridge_config__report(x, sub, "required: a stream id of the tenant");
+    for (size_t i = 0; i + 1 < cfg->ssf.tx.n_streams; i++) {
+        const struct bridge_ssf_tx_stream *p = &cfg->ssf.tx.streams[i];
+
+        if (s->tenant && s->stream && p->tenant && p->stream && strcmp(p->tenant, s->tenant) == 0 &&
+            strcmp(p->stream, s->stream) == 0)
+            bridge_config__report(x, path, "stream %s of tenant %s is listed twice", s->stream,
+                                  s->tenant);
+    }
+    if (!json_object_object_get_ex(o, "events", &arr))
+        return;
+    snprintf(sub, sizeof(sub), "%s.events", path);
+    if (!json_object_is_type(arr, json_type_array)) {
+        bridge_config__report(x, sub, "must be an array");
+        return;
+    }
+    s->events = calloc(json_object_array_length(arr) + 1, sizeof(*s->events));
+    if (s->events == NULL) {
+        bridge_config__report(x, sub, "out of memory");
+        return;
+    }
+    for (size_t i = 0; i < json_object_array_length(arr); i++) {
+        char ep[128];
+
+        snprintf(ep, sizeof(ep), "%s[%zu]", sub, i);
+        parse_tx_event(x, json_object_array_get_idx(arr, i), ep, s);
+    }
+}
+
+static void parse_transmitter_section(struct bridge_config_ctx *x, json_object *t,
+                                      struct bridge_config *cfg)
+{
+    static const char *const keys[] = {"alg", "rsa_bits", "key_overlap_s", "streams", NULL};
+    uint64_t bits = cfg->ssf.tx.rsa_bits, overlap = cfg->ssf.tx.key_overlap_s;
+    json_object *arr;
+    char *alg = NULL;
+    size_t n;
+
+    cfg->ssf.tx.enabled = true;
+    bridge_config__check_keys(x, t, "$.ssf.transmitter", keys);
+    bridge_config__get_string(x, t, "alg", "$.ssf.transmitter.alg", &alg);
+    if (alg) {
+        enum mqp_jws_alg a = mqp_jws_alg_parse(alg);
+
+        /* RS256 for the CAEP interoperability profile; ES256 where the receiver can. */
+        if (a != MQP_ALG_ES256 && a != MQP_ALG_RS256)
+            bridge_config__report(x, "$.ssf.transmitter.alg", "must be \"ES256\" or \"RS256\"");
+        else
+            cfg->ssf.tx.alg = (int)a;
+    }
+    free(alg);
+    bridge_config__get_uint(x, t, "rsa_bits", "$.ssf.transmitter.rsa_bits", 2048, 4096, &bits);
+    cfg->ssf.tx.rsa_bits = (unsigned)bits;
+    bridge_config__get_uint(x, t, "key_overlap_s", "$.ssf.transmitter.key_overlap_s", 0,
+                            30u * 86400, &overlap);
+    cfg->ssf.tx.key_overlap_s = (unsigned)overlap;
+    if (!json_object_object_get_ex(t, "streams", &arr) ||
+        !json_object_is_type(arr, json_type_array) || json_object_array_length(arr) == 0) {
+        bridge_config__report(x, "$.ssf.transmitter.streams",
+                              "required: an array of at least one stream");
+        return;
+    }
+    n = json_object_array_length(arr);
+    cfg->ssf.tx.streams = calloc(n, sizeof(*cfg->ssf.tx.streams));
+    if (cfg->ssf.tx.streams == NULL) {
+        bridge_config__report(x, "$.ssf.transmitter.streams", "out of memory");
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char path[64];
+
+        snprintf(path, sizeof(path), "$.ssf.transmitter.streams[%zu]", i);
+        parse_tx_stream(x, json_object_array_get_idx(arr, i), path, cfg);
+    }
+}
+
 void bridge_config__ssf(struct bridge_config_ctx *x, json_object *doc, struct bridge_config *cfg)
 {
-    static const char *const keys[] = {"receiver", NULL};
-    json_object *s = bridge_config__get_object(x, doc, "ssf", "$.ssf"), *r;
+    static const char *const keys[] = {"receiver", "transmitter", NULL};
+    json_object *s = bridge_config__get_object(x, doc, "ssf", "$.ssf"), *r, *t;
 
     cfg->ssf.languages = SSF_LANG_ALL;
     cfg->ssf.jwks_refresh_s = 3600;
+    cfg->ssf.tx.alg = MQP_ALG_ES256;
+    cfg->ssf.tx.rsa_bits = 2048;
+    cfg->ssf.tx.key_overlap_s = 86400;
     cfg->ssf.namespace_ = strdup("ssf");
     if (cfg->ssf.namespace_ == NULL)
         bridge_config__report(x, "$.ssf", "out of memory");
@@ -254,6 +394,9 @@ void bridge_config__ssf(struct bridge_config_ctx *x, json_object *doc, struct br
     r = bridge_config__get_object(x, s, "receiver", "$.ssf.receiver");
     if (r)
         parse_receiver(x, r, cfg);
+    t = bridge_config__get_object(x, s, "transmitter", "$.ssf.transmitter");
+    if (t)
+        parse_transmitter_section(x, t, cfg);
 }
 
 void bridge_config__ssf_free(struct bridge_config *cfg)
@@ -276,5 +419,19 @@ void bridge_config__ssf_free(struct bridge_config *cfg)
         free(cfg->ssf.event_names[i].name);
     }
     free(cfg->ssf.event_names);
+    for (size_t i = 0; i < cfg->ssf.tx.n_streams; i++) {
+        struct bridge_ssf_tx_stream *s = &cfg->ssf.tx.streams[i];
+
+        for (size_t j = 0; j < s->n_events; j++) {
+            free(s->events[j].namespace_);
+            free(s->events[j].name);
+            free(s->events[j].type);
+            free(s->events[j].subject_path);
+        }
+        free(s->events);
+        free(s->tenant);
+        free(s->stream);
+    }
+    free(cfg->ssf.tx.streams);
     free(cfg->ssf.namespace_);
 }

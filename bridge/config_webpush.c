@@ -35,13 +35,13 @@ static void get_urgency(struct bridge_config_ctx *x, json_object *o, const char 
 }
 
 static void parse_stream(struct bridge_config_ctx *x, json_object *o, const char *path,
-                         struct bridge_config *cfg)
+                         struct bridge_push_settings *set)
 {
     static const char *const keys[] = {"tenant",  "stream", "default", "ttl_s",
                                        "urgency", "topic",  NULL};
-    struct bridge_webpush_stream *s = &cfg->webpush.streams[cfg->webpush.n_streams];
+    struct bridge_webpush_stream *s = &set->streams[set->n_streams];
     char sub[96];
-    uint64_t ttl = cfg->webpush.ttl_s;
+    uint64_t ttl = set->ttl_s;
     size_t i;
 
     if (!json_object_is_type(o, json_type_object)) {
@@ -63,7 +63,7 @@ static void parse_stream(struct bridge_config_ctx *x, json_object *o, const char
     snprintf(sub, sizeof(sub), "%s.ttl_s", path);
     bridge_config__get_uint(x, o, "ttl_s", sub, 0, 2419200, &ttl);
     s->ttl_s = (unsigned)ttl;
-    s->urgency = strdup(cfg->webpush.urgency ? cfg->webpush.urgency : "normal");
+    s->urgency = strdup(set->urgency ? set->urgency : "normal");
     snprintf(sub, sizeof(sub), "%s.urgency", path);
     get_urgency(x, o, sub, &s->urgency);
     snprintf(sub, sizeof(sub), "%s.topic", path);
@@ -76,8 +76,8 @@ static void parse_stream(struct bridge_config_ctx *x, json_object *o, const char
             bridge_config__report(x, sub, "%s", err);
         mqp_path_free(p);
     }
-    for (i = 0; s->tenant && s->stream && i < cfg->webpush.n_streams; i++) {
-        const struct bridge_webpush_stream *o2 = &cfg->webpush.streams[i];
+    for (i = 0; s->tenant && s->stream && i < set->n_streams; i++) {
+        const struct bridge_webpush_stream *o2 = &set->streams[i];
 
         if (o2->tenant && o2->stream && strcmp(o2->tenant, s->tenant) == 0) {
             if (strcmp(o2->stream, s->stream) == 0)
@@ -87,11 +87,18 @@ static void parse_stream(struct bridge_config_ctx *x, json_object *o, const char
                 bridge_config__report(x, path, "tenant %s has two default streams", s->tenant);
         }
     }
-    cfg->webpush.n_streams++;
+    set->n_streams++;
 }
 
-void bridge_config__webpush(struct bridge_config_ctx *x, json_object *doc,
-                            struct bridge_config *cfg)
+static const char *key_path(char *buf, size_t cap, const char *sec, const char *key)
+{
+    snprintf(buf, cap, "%s.%s", sec, key);
+    return buf;
+}
+
+/* One push channel's section; the VAPID keys only in "webpush". */
+static void parse_section(struct bridge_config_ctx *x, json_object *doc, const char *name,
+                          struct bridge_push_settings *set)
 {
     static const char *const keys[] = {"enabled",      "subject",
                                        "jwt_ttl_s",    "rotate_period_s",
@@ -100,83 +107,122 @@ void bridge_config__webpush(struct bridge_config_ctx *x, json_object *doc,
                                        "max_per_user", "max_inflight",
                                        "retry_min_ms", "retry_max_ms",
                                        "streams",      NULL};
-    json_object *w = bridge_config__get_object(x, doc, "webpush", "$.webpush"), *arr;
+    static const char *const up_keys[] = {"enabled",
+                                          "ttl_s",
+                                          "urgency",
+                                          "padding",
+                                          "expire_with_token",
+                                          "max_per_user",
+                                          "max_inflight",
+                                          "retry_min_ms",
+                                          "retry_max_ms",
+                                          "streams",
+                                          NULL};
+    bool wp = strcmp(name, "webpush") == 0;
+    char sec[24], path[64];
+    json_object *w, *arr;
     uint64_t jwt_ttl = 43200, rotate = 0, ttl = 86400, pad = 0, per_user = 20, inflight = 256,
              rmin = 1000, rmax = 300000;
     size_t i, n;
 
-    cfg->webpush.urgency = strdup("normal");
-    if (cfg->webpush.urgency == NULL)
-        bridge_config__report(x, "$.webpush", "out of memory");
-    cfg->webpush.enabled = w != NULL;
+    snprintf(sec, sizeof(sec), "$.%s", name);
+    w = bridge_config__get_object(x, doc, name, sec);
+    set->urgency = strdup("normal");
+    if (set->urgency == NULL)
+        bridge_config__report(x, sec, "out of memory");
+    set->enabled = w != NULL;
     if (w == NULL)
         goto out;
-    bridge_config__check_keys(x, w, "$.webpush", keys);
-    bridge_config__get_bool(x, w, "enabled", "$.webpush.enabled", &cfg->webpush.enabled);
-    bridge_config__get_string(x, w, "subject", "$.webpush.subject", &cfg->webpush.subject);
-    if (cfg->webpush.enabled && cfg->webpush.subject == NULL)
-        bridge_config__report(x, "$.webpush.subject",
+    bridge_config__check_keys(x, w, sec, wp ? keys : up_keys);
+    bridge_config__get_bool(x, w, "enabled", key_path(path, sizeof(path), sec, "enabled"),
+                            &set->enabled);
+    bridge_config__get_string(x, w, "subject", key_path(path, sizeof(path), sec, "subject"),
+                              &set->subject);
+    if (wp && set->enabled && set->subject == NULL)
+        bridge_config__report(x, key_path(path, sizeof(path), sec, "subject"),
                               "required: a mailto: or https: URL push services can reach you "
                               "at (RFC 8292 2.1)");
-    else if (cfg->webpush.subject && !webpush_vapid_subject_ok(cfg->webpush.subject))
-        bridge_config__report(x, "$.webpush.subject", "must be a mailto: or https: URL");
-    bridge_config__get_uint(x, w, "jwt_ttl_s", "$.webpush.jwt_ttl_s", 60, 86400, &jwt_ttl);
-    bridge_config__get_uint(x, w, "rotate_period_s", "$.webpush.rotate_period_s", 0, 366u * 86400,
+    else if (set->subject && !webpush_vapid_subject_ok(set->subject))
+        bridge_config__report(x, key_path(path, sizeof(path), sec, "subject"),
+                              "must be a mailto: or https: URL");
+    bridge_config__get_uint(x, w, "jwt_ttl_s", key_path(path, sizeof(path), sec, "jwt_ttl_s"), 60,
+                            86400, &jwt_ttl);
+    bridge_config__get_uint(x, w, "rotate_period_s",
+                            key_path(path, sizeof(path), sec, "rotate_period_s"), 0, 366u * 86400,
                             &rotate);
     if (rotate > 0 && rotate < 60)
-        bridge_config__report(x, "$.webpush.rotate_period_s", "must be 0 or at least 60");
-    bridge_config__get_uint(x, w, "ttl_s", "$.webpush.ttl_s", 0, 2419200, &ttl);
-    get_urgency(x, w, "$.webpush.urgency", &cfg->webpush.urgency);
-    bridge_config__get_uint(x, w, "padding", "$.webpush.padding", 0, 3993, &pad);
-    bridge_config__get_bool(x, w, "expire_with_token", "$.webpush.expire_with_token",
-                            &cfg->webpush.expire_with_token);
-    bridge_config__get_uint(x, w, "max_per_user", "$.webpush.max_per_user", 1, 10000, &per_user);
-    bridge_config__get_uint(x, w, "max_inflight", "$.webpush.max_inflight", 1, 65536, &inflight);
-    bridge_config__get_uint(x, w, "retry_min_ms", "$.webpush.retry_min_ms", 10, 3600000, &rmin);
-    bridge_config__get_uint(x, w, "retry_max_ms", "$.webpush.retry_max_ms", 10, 86400000, &rmax);
+        bridge_config__report(x, key_path(path, sizeof(path), sec, "rotate_period_s"),
+                              "must be 0 or at least 60");
+    bridge_config__get_uint(x, w, "ttl_s", key_path(path, sizeof(path), sec, "ttl_s"), 0, 2419200,
+                            &ttl);
+    get_urgency(x, w, key_path(path, sizeof(path), sec, "urgency"), &set->urgency);
+    bridge_config__get_uint(x, w, "padding", key_path(path, sizeof(path), sec, "padding"), 0, 3993,
+                            &pad);
+    bridge_config__get_bool(x, w, "expire_with_token",
+                            key_path(path, sizeof(path), sec, "expire_with_token"),
+                            &set->expire_with_token);
+    bridge_config__get_uint(x, w, "max_per_user", key_path(path, sizeof(path), sec, "max_per_user"),
+                            1, 10000, &per_user);
+    bridge_config__get_uint(x, w, "max_inflight", key_path(path, sizeof(path), sec, "max_inflight"),
+                            1, 65536, &inflight);
+    bridge_config__get_uint(x, w, "retry_min_ms", key_path(path, sizeof(path), sec, "retry_min_ms"),
+                            10, 3600000, &rmin);
+    bridge_config__get_uint(x, w, "retry_max_ms", key_path(path, sizeof(path), sec, "retry_max_ms"),
+                            10, 86400000, &rmax);
     if (rmax < rmin)
         rmax = rmin;
-    cfg->webpush.ttl_s = (unsigned)ttl;
+    set->ttl_s = (unsigned)ttl;
     if (!json_object_object_get_ex(w, "streams", &arr))
         goto out;
     if (!json_object_is_type(arr, json_type_array)) {
-        bridge_config__report(x, "$.webpush.streams", "must be an array");
+        bridge_config__report(x, key_path(path, sizeof(path), sec, "streams"), "must be an array");
         goto out;
     }
     n = json_object_array_length(arr);
-    cfg->webpush.streams = calloc(n ? n : 1, sizeof(*cfg->webpush.streams));
-    if (cfg->webpush.streams == NULL) {
-        bridge_config__report(x, "$.webpush.streams", "out of memory");
+    set->streams = calloc(n ? n : 1, sizeof(*set->streams));
+    if (set->streams == NULL) {
+        bridge_config__report(x, key_path(path, sizeof(path), sec, "streams"), "out of memory");
         goto out;
     }
     for (i = 0; i < n; i++) {
-        char path[48];
-
-        snprintf(path, sizeof(path), "$.webpush.streams[%zu]", i);
-        parse_stream(x, json_object_array_get_idx(arr, i), path, cfg);
+        snprintf(path, sizeof(path), "%s.streams[%zu]", sec, i);
+        parse_stream(x, json_object_array_get_idx(arr, i), path, set);
     }
 out:
-    cfg->webpush.jwt_ttl_s = (unsigned)jwt_ttl;
-    cfg->webpush.rotate_period_s = (unsigned)rotate;
-    cfg->webpush.ttl_s = (unsigned)ttl;
-    cfg->webpush.padding = (unsigned)pad;
-    cfg->webpush.max_per_user = (unsigned)per_user;
-    cfg->webpush.max_inflight = (unsigned)inflight;
-    cfg->webpush.retry_min_ms = (unsigned)rmin;
-    cfg->webpush.retry_max_ms = (unsigned)rmax;
+    set->jwt_ttl_s = (unsigned)jwt_ttl;
+    set->rotate_period_s = (unsigned)rotate;
+    set->ttl_s = (unsigned)ttl;
+    set->padding = (unsigned)pad;
+    set->max_per_user = (unsigned)per_user;
+    set->max_inflight = (unsigned)inflight;
+    set->retry_min_ms = (unsigned)rmin;
+    set->retry_max_ms = (unsigned)rmax;
+}
+
+void bridge_config__webpush(struct bridge_config_ctx *x, json_object *doc,
+                            struct bridge_config *cfg)
+{
+    parse_section(x, doc, "webpush", &cfg->webpush);
+    parse_section(x, doc, "unifiedpush", &cfg->unifiedpush);
+}
+
+static void free_section(struct bridge_push_settings *set)
+{
+    size_t i;
+
+    for (i = 0; i < set->n_streams; i++) {
+        free(set->streams[i].tenant);
+        free(set->streams[i].stream);
+        free(set->streams[i].urgency);
+        free(set->streams[i].topic_path);
+    }
+    free(set->streams);
+    free(set->subject);
+    free(set->urgency);
 }
 
 void bridge_config__webpush_free(struct bridge_config *cfg)
 {
-    size_t i;
-
-    for (i = 0; i < cfg->webpush.n_streams; i++) {
-        free(cfg->webpush.streams[i].tenant);
-        free(cfg->webpush.streams[i].stream);
-        free(cfg->webpush.streams[i].urgency);
-        free(cfg->webpush.streams[i].topic_path);
-    }
-    free(cfg->webpush.streams);
-    free(cfg->webpush.subject);
-    free(cfg->webpush.urgency);
+    free_section(&cfg->webpush);
+    free_section(&cfg->unifiedpush);
 }

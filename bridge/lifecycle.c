@@ -16,6 +16,7 @@
 #include "socketio/sio_stream.h"
 #include "sse/session.h"
 #include "ssf/receiver.h"
+#include "ssf/transmitter.h"
 #include "webpush/webpush.h"
 
 /* How long SIGTERM waits for streams to end before leaving the broker anyway. */
@@ -153,6 +154,7 @@ static void free_rest(struct bridge *b)
     b->streams = NULL;
     webpush_free(b);
     ssf_receiver_free(b);
+    ssf_transmitter_free(b);
     guard_free(b->guard);
     b->guard = NULL;
 }
@@ -255,6 +257,8 @@ int bridge_start(struct bridge *b, uv_loop_t *loop, struct bridge_config *cfg)
     if (sio_stream_start(b) != 0)
         goto fail;
     if (ssf_receiver_start(b) != 0)
+        goto fail;
+    if (ssf_transmitter_start(b) != 0)
         goto fail;
     if (http_server_start(b) != 0)
         goto fail;

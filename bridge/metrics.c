@@ -10,7 +10,7 @@
 
 static const char *const channel_names[METRICS_CH_COUNT] = {"sse", "ws", "poll", "socketio"};
 static const char *const result_names[METRICS_RES_COUNT] = {"ok", "dropped", "filtered"};
-static const char *const push_names[METRICS_PUSH_COUNT] = {"webpush"};
+static const char *const push_names[METRICS_PUSH_COUNT] = {"webpush", "unifiedpush"};
 static const char *const push_results[METRICS_PUSH_RES_COUNT] = {
     "delivered", "retried", "expired", "gone", "rejected", "refused"};
 

@@ -24,7 +24,7 @@ enum metrics_result {
 };
 
 /* Outbound pushes (durable channels), per channel and outcome. */
-enum metrics_push_channel { METRICS_PUSH_WEBPUSH = 0, METRICS_PUSH_COUNT };
+enum metrics_push_channel { METRICS_PUSH_WEBPUSH = 0, METRICS_PUSH_UNIFIEDPUSH, METRICS_PUSH_COUNT };
 
 enum metrics_push_result {
     METRICS_PUSH_DELIVERED = 0, /* 2xx */

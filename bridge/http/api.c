@@ -7,11 +7,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include "ssf/receiver.h"
+#include "ssf/transmitter.h"
 #include "webpush/webpush.h"
 
+/* First match wins: the receiver's /ssf/receive/ before the transmitter's /ssf/{tenant}/. */
 static const struct api_route routes[] = {
     {"/api/push/", webpush_api},
-    {"/ssf/", ssf_receiver_api},
+    {"/api/unifiedpush/", unifiedpush_api},
+    {"/api/ssf/", ssf_transmitter_admin_api},
+    {"/ssf/receive/", ssf_receiver_api},
+    {"/ssf/", ssf_streams_api},
+    {"/.well-known/", ssf_transmitter_wellknown_api},
+    {"/jwks.json", ssf_transmitter_jwks_api},
 };
 
 const struct api_route *api_find(const char *path)

@@ -46,8 +46,8 @@ struct conn {
     void (*api_abandon)(void *arg);
     void *api_arg;
     bool api_woken;
-    /* room for "/ssf/receive/" and a tenant id of up to 128 bytes */
-    char api_path[160];
+    /* room for "/.well-known/ssf-configuration/ssf/" and a tenant id of up to 128 bytes */
+    char api_path[192];
     bool in_eio;         /* this request or WebSocket is Engine.IO's (socket.io) */
     struct eio_conn eio; /* its transport state */
 };

@@ -89,8 +89,7 @@ static int metrics(struct conn *c)
     size_t len;
     char *text;
 
-    webpush_gauges(b, &x.push_subscriptions[METRICS_PUSH_WEBPUSH],
-                   &x.push_pending[METRICS_PUSH_WEBPUSH]);
+    webpush_gauges(b, x.push_subscriptions, x.push_pending);
     text = metrics_render(&b->metrics, &x, &len);
     if (text) {
         size_t wl;

@@ -54,6 +54,33 @@ static const char *const migrations[] = {
     "  attempts INTEGER NOT NULL DEFAULT 0,"
     "  UNIQUE (sub_id, event_id)"
     ");",
+    /* 3: streams of the SSF transmitter (SSF 1.0 section 8), their subjects and the
+     * verification requests waiting for delivery; all go with their stream. */
+    "CREATE TABLE ssf_stream ("
+    "  id TEXT PRIMARY KEY,"
+    "  tenant TEXT NOT NULL,"
+    "  aud TEXT NOT NULL,"
+    "  config TEXT NOT NULL,"
+    "  status TEXT NOT NULL,"
+    "  reason TEXT,"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL"
+    ");"
+    "CREATE INDEX ssf_stream_tenant ON ssf_stream (tenant, created_at);"
+    "CREATE TABLE ssf_subject ("
+    "  stream_id TEXT NOT NULL REFERENCES ssf_stream (id) ON DELETE CASCADE,"
+    "  subject TEXT NOT NULL,"
+    "  verified INTEGER,"
+    "  created_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (stream_id, subject)"
+    ");"
+    "CREATE TABLE ssf_verify ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  stream_id TEXT NOT NULL REFERENCES ssf_stream (id) ON DELETE CASCADE,"
+    "  state TEXT,"
+    "  requested_ms INTEGER NOT NULL"
+    ");"
+    "CREATE INDEX ssf_verify_stream ON ssf_verify (stream_id);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -267,4 +294,13 @@ const struct store_ops store__sqlite_ops = {
     .msg_delete = store__sqlite_msg_delete,
     .msg_retry = store__sqlite_msg_retry,
     .msg_each = store__sqlite_msg_each,
+    .ssf_stream_put = store__sqlite_ssf_stream_put,
+    .ssf_stream_get = store__sqlite_ssf_stream_get,
+    .ssf_stream_delete = store__sqlite_ssf_stream_delete,
+    .ssf_stream_each = store__sqlite_ssf_stream_each,
+    .ssf_subject_add = store__sqlite_ssf_subject_add,
+    .ssf_subject_remove = store__sqlite_ssf_subject_remove,
+    .ssf_subject_count = store__sqlite_ssf_subject_count,
+    .ssf_verify_add = store__sqlite_ssf_verify_add,
+    .ssf_verify_count = store__sqlite_ssf_verify_count,
 };

@@ -77,3 +77,16 @@ void store_msg_clear(struct store_msg *m)
     free(m->body);
     memset(m, 0, sizeof(*m));
 }
+
+void store_ssf_stream_clear(struct store_ssf_stream *s)
+{
+    if (s == NULL)
+        return;
+    free(s->id);
+    free(s->tenant);
+    free(s->aud);
+    free(s->config);
+    free(s->status);
+    free(s->reason);
+    memset(s, 0, sizeof(*s));
+}

@@ -47,6 +47,23 @@ struct store_msg {
     int attempts;
 };
 
+/*
+ * A stream of the SSF transmitter (OpenID SSF 1.0 section 8.1.1): what the receiver asked for
+ * (config: the JSON of events_requested, delivery and description) and its status (section
+ * 8.1.2). Same ownership as store_sub. SET delivery keeps its outbox in tables of its own
+ * that reference the stream id.
+ */
+struct store_ssf_stream {
+    char *id; /* stream_id, unique over all tenants */
+    char *tenant;
+    char *aud;    /* the "aud" of its SETs */
+    char *config; /* JSON object */
+    char *status; /* "enabled", "paused", "disabled" */
+    char *reason; /* why the status was set, or NULL */
+    int64_t created_at;
+    int64_t updated_at; /* seconds */
+};
+
 /* Engine operations; a store is a vtable plus the engine's own state. */
 struct store_ops {
     const char *scheme; /* "sqlite" */
@@ -82,6 +99,26 @@ struct store_ops {
     /* Visit the pending messages of channel's subscriptions, oldest first; 0 or -1. */
     int (*msg_each)(struct store *st, const char *channel,
                     int (*visit)(void *ctx, const struct store_msg *m), void *ctx);
+    /* SSF transmitter streams. put: insert, or replace the stream of that id; 0 or -1. */
+    int (*ssf_stream_put)(struct store *st, const struct store_ssf_stream *s);
+    /* The stream id of tenant: 1 and *out filled (owned), 0 absent, -1 error. */
+    int (*ssf_stream_get)(struct store *st, const char *tenant, const char *id,
+                          struct store_ssf_stream *out);
+    /* With its subjects and verification requests: 1 deleted, 0 absent, -1 error. */
+    int (*ssf_stream_delete)(struct store *st, const char *tenant, const char *id);
+    /* Visit tenant's streams, oldest first (borrowed for the call); 0 or -1. */
+    int (*ssf_stream_each)(struct store *st, const char *tenant,
+                           int (*visit)(void *ctx, const struct store_ssf_stream *s), void *ctx);
+    /* Subjects (SSF 8.1.3) by their canonical JSON. add: 0 (also when already there) or -1;
+     * remove: the number removed (0 or 1), or -1. */
+    int (*ssf_subject_add)(struct store *st, const char *stream_id, const char *subject,
+                           int verified);
+    int (*ssf_subject_remove)(struct store *st, const char *stream_id, const char *subject);
+    int (*ssf_subject_count)(struct store *st, const char *stream_id);
+    /* A verification request (SSF 8.1.4) for delivery to answer; state may be NULL. 0 or -1. */
+    int (*ssf_verify_add)(struct store *st, const char *stream_id, const char *state,
+                          int64_t requested_ms);
+    int (*ssf_verify_count)(struct store *st, const char *stream_id);
 };
 
 struct store {
@@ -99,6 +136,7 @@ void store_close(struct store *st);
 /* Free the strings of a record filled by the store, and zero it. Accepts NULL. */
 void store_sub_clear(struct store_sub *s);
 void store_msg_clear(struct store_msg *m);
+void store_ssf_stream_clear(struct store_ssf_stream *s);
 
 /* The newest schema version this build knows. */
 int store_schema_latest(void);

@@ -34,4 +34,20 @@ int store__sqlite_msg_each(struct store *st, const char *channel,
                            int (*visit)(void *ctx, const struct store_msg *m), void *ctx);
 int store__sqlite_schema_latest(void);
 
+/* SSF transmitter streams on SQLite (sqlite_ssf.c); see struct store_ops. */
+int store__sqlite_ssf_stream_put(struct store *st, const struct store_ssf_stream *s);
+int store__sqlite_ssf_stream_get(struct store *st, const char *tenant, const char *id,
+                                 struct store_ssf_stream *out);
+int store__sqlite_ssf_stream_delete(struct store *st, const char *tenant, const char *id);
+int store__sqlite_ssf_stream_each(struct store *st, const char *tenant,
+                                  int (*visit)(void *ctx, const struct store_ssf_stream *s),
+                                  void *ctx);
+int store__sqlite_ssf_subject_add(struct store *st, const char *stream_id, const char *subject,
+                                  int verified);
+int store__sqlite_ssf_subject_remove(struct store *st, const char *stream_id, const char *subject);
+int store__sqlite_ssf_subject_count(struct store *st, const char *stream_id);
+int store__sqlite_ssf_verify_add(struct store *st, const char *stream_id, const char *state,
+                                 int64_t requested_ms);
+int store__sqlite_ssf_verify_count(struct store *st, const char *stream_id);
+
 #endif

@@ -19,10 +19,10 @@
 #include "http/request.h"
 #include "net/guard.h"
 #include "store/identity.h"
+#include "webpush/discovery.h"
 #include "webpush/subscription.h"
 #include "webpush/webpush_int.h"
 
-#define CHANNEL "webpush"
 #define ADMIN_ROLE "mqpush-admin"
 
 static bool method(struct conn *c, enum lws_token_indexes t)
@@ -101,8 +101,8 @@ static void make_room(struct webpush *wp, const struct mqp_identity *id)
     const char *user = id->sub ? id->sub : "";
     struct wp_sub *s, *tmp, *oldest;
 
-    while (st->ops->sub_count_user(st, CHANNEL, id->tenant, user) >=
-           (int)wp->b->cfg->webpush.max_per_user) {
+    while (st->ops->sub_count_user(st, wp->channel, id->tenant, user) >=
+           (int)wp->set->max_per_user) {
         oldest = NULL;
         HASH_ITER(hh, wp->subs, s, tmp)
         {
@@ -124,7 +124,9 @@ struct pending {
     struct http_caller who;
     struct webpush_sub_req req;
     struct wp_stream *ws;
-    bool resolved, ok;
+    bool busy;     /* a lookup or discovery is under way */
+    bool discover; /* UnifiedPush SERV 1.0.1: GET the endpoint first */
+    bool ok;
     char why[200];
 };
 
@@ -144,12 +146,13 @@ static int store_sub(struct conn *c, struct pending *p)
     struct store_sub old = {0}, rec = {0};
     int rc, found;
 
-    found = st->ops->sub_get(st, CHANNEL, p->req.endpoint, &old);
+    found = st->ops->sub_get(st, wp->channel, p->req.endpoint, &old);
     if (found < 0)
         goto store_error;
     if (found == 1) {
-        if (!old.has_keys || memcmp(old.p256dh, p->req.p256dh, sizeof(old.p256dh)) != 0 ||
-            memcmp(old.auth, p->req.auth, sizeof(old.auth)) != 0) {
+        if (!old.has_keys != !p->req.has_keys ||
+            (old.has_keys && (memcmp(old.p256dh, p->req.p256dh, sizeof(old.p256dh)) != 0 ||
+                              memcmp(old.auth, p->req.auth, sizeof(old.auth)) != 0))) {
             rc =
                 http_reply_error(c, 409, "conflict", "this endpoint is subscribed with other keys");
             goto out;
@@ -164,17 +167,20 @@ static int store_sub(struct conn *c, struct pending *p)
 
             if (prev)
                 wp_sub_remove(wp, prev, true);
-            else if (st->ops->sub_delete(st, CHANNEL, old.id, NULL) < 0)
+            else if (st->ops->sub_delete(st, wp->channel, old.id, NULL) < 0)
                 goto store_error;
         }
     }
     make_room(wp, id);
-    rec.channel = CHANNEL;
+    rec.channel = (char *)wp->channel;
     rec.endpoint = p->req.endpoint;
     memcpy(rec.p256dh, p->req.p256dh, sizeof(rec.p256dh));
     memcpy(rec.auth, p->req.auth, sizeof(rec.auth));
-    rec.has_keys = 1;
-    rec.vapid_key = p->req.vapid;
+    rec.has_keys = p->req.has_keys;
+    /* the key its push service ties it to (RFC 8292 3.2): rotation drops it */
+    rec.vapid_key = wp->kind == WP_WEBPUSH ? p->req.vapid
+                    : p->req.has_keys      ? (char *)webpush_vapid_public_key(wp->vapid)
+                                           : NULL;
     rec.tenant = id->tenant;
     rec.stream = p->ws->cfg->stream;
     rec.user = id->sub ? id->sub : "";
@@ -206,11 +212,14 @@ static int on_resume(struct conn *c, void *arg)
     struct pending *p = arg;
     int rc;
 
-    /* The key may have rotated while the lookup ran. */
     if (!p->ok)
         rc = http_reply_error(c, 400, "invalid_endpoint", p->why);
-    else if (strcmp(p->req.vapid, webpush_vapid_public_key(p->wp->vapid)) != 0)
+    else if (p->wp->kind == WP_WEBPUSH &&
+             strcmp(p->req.vapid, webpush_vapid_public_key(p->wp->vapid)) != 0)
+        /* the key rotated while the lookup ran */
         rc = reply_key(c, p->wp, 400, "the VAPID key changed: subscribe again with the new key");
+    else if (p->req.has_keys && p->wp->vapid == NULL)
+        rc = http_reply_error(c, 400, "invalid_request", "no VAPID key for the Web Push form");
     else
         rc = store_sub(c, p);
     pending_free(p);
@@ -222,21 +231,38 @@ static void on_abandon(void *arg)
     struct pending *p = arg;
 
     p->c = NULL;
-    if (p->resolved)
+    if (!p->busy)
         pending_free(p);
 }
 
-static void on_resolved(void *ud, int ok, const char *why)
+/* An asynchronous step ended: go on, answer, or (the client left) forget the request. */
+static void step_done(struct pending *p, bool ok, const char *why)
 {
-    struct pending *p = ud;
-
-    p->resolved = true;
+    p->busy = false;
     p->ok = ok;
     snprintf(p->why, sizeof(p->why), "%s", why ? why : "");
     if (p->c == NULL)
         pending_free(p);
     else
         api_wake(p->c);
+}
+
+static void on_discovered(void *ud, bool ok, const char *why)
+{
+    step_done(ud, ok, why);
+}
+
+static void on_resolved(void *ud, int ok, const char *why)
+{
+    struct pending *p = ud;
+
+    if (ok && p->discover && p->c) {
+        if (wp_discover(p->wp->b, p->req.endpoint, on_discovered, p) == 0)
+            return; /* still busy */
+        step_done(p, false, "the discovery request could not be made");
+        return;
+    }
+    step_done(p, ok != 0, why);
 }
 
 static int subscribe(struct conn *c, struct webpush *wp, const char *body, size_t len)
@@ -258,11 +284,20 @@ static int subscribe(struct conn *c, struct webpush *wp, const char *body, size_
         return rc;
     }
     id = p->who.id;
-    if (webpush_sub_parse(body, len, true, &p->req, err, sizeof(err)) != 0) {
+    if ((wp->kind == WP_WEBPUSH
+             ? webpush_sub_parse(body, len, true, &p->req, err, sizeof(err))
+             : webpush_reg_parse(body, len, true, &p->req, err, sizeof(err))) != 0) {
         rc = http_reply_error(c, 400, "invalid_request", err);
         goto out;
     }
-    if (strcmp(p->req.vapid, webpush_vapid_public_key(wp->vapid)) != 0) {
+    if (wp->kind == WP_UNIFIEDPUSH) {
+        p->discover = !p->req.has_keys;
+        if (p->req.has_keys && wp->vapid == NULL) {
+            rc = http_reply_error(c, 400, "invalid_request",
+                                  "the Web Push form needs Web Push (its VAPID key) configured");
+            goto out;
+        }
+    } else if (strcmp(p->req.vapid, webpush_vapid_public_key(wp->vapid)) != 0) {
         rc = reply_key(c, wp, 400,
                        "the subscription was made with another VAPID key: subscribe again "
                        "with the current key");
@@ -277,10 +312,11 @@ static int subscribe(struct conn *c, struct webpush *wp, const char *body, size_
         goto out;
     }
     if (p->ws == NULL || s == NULL) {
-        rc = http_reply_error(c, 400, "invalid_request",
-                              p->req.stream ? "this stream is not delivered by Web Push"
-                                            : "name a stream: the tenant has no default Web Push "
-                                              "stream");
+        snprintf(err, sizeof(err),
+                 p->req.stream ? "this stream is not delivered by %s"
+                               : "name a stream: the tenant has no default %s stream",
+                 wp->kind == WP_WEBPUSH ? "Web Push" : "UnifiedPush");
+        rc = http_reply_error(c, 400, "invalid_request", err);
         goto out;
     }
     if (!mqp_stream_readable(s, id)) {
@@ -291,23 +327,26 @@ static int subscribe(struct conn *c, struct webpush *wp, const char *body, size_
         rc = http_reply_error(c, 400, "invalid_endpoint", err);
         goto out;
     }
-    if (!gu.resolve) {
-        rc = store_sub(c, p);
-        goto out;
-    }
     /* Plain http only to an address listed in outbound.allow: a name would have to trust its
      * lookup, and is refused without one. */
-    if (strcmp(gu.scheme, "http") == 0) {
+    if (gu.resolve && strcmp(gu.scheme, "http") == 0) {
         rc = http_reply_error(c, 400, "invalid_endpoint",
                               "a plain http endpoint must name an address in outbound.allow");
         goto out;
     }
+    if (!gu.resolve && !p->discover) {
+        rc = store_sub(c, p);
+        goto out;
+    }
     /* A host name: every address it has now must pass the guard (each connection is checked
-     * again when a push is sent, against DNS rebinding). The answer waits for the lookup. */
+     * again when a push is sent, against DNS rebinding); then, for SERV 1.0.1, the discovery
+     * GET. The answer waits for them. */
     p->c = c;
-    if (guard_resolve_url(wp->b->loop, wp->b->guard, &gu, on_resolved, p) != 0) {
-        rc =
-            http_reply_error(c, 400, "invalid_endpoint", "the endpoint's host cannot be looked up");
+    p->busy = true;
+    if (gu.resolve ? guard_resolve_url(wp->b->loop, wp->b->guard, &gu, on_resolved, p) != 0
+                   : wp_discover(wp->b, p->req.endpoint, on_discovered, p) != 0) {
+        rc = http_reply_error(c, 400, "invalid_endpoint",
+                              "the endpoint's host cannot be looked up or reached");
         goto out;
     }
     return api_defer(c, on_resume, on_abandon, p);
@@ -328,11 +367,13 @@ static int unsubscribe(struct conn *c, struct webpush *wp, const char *body, siz
     rc = caller(c, &who, &replied);
     if (replied)
         return rc;
-    if (webpush_sub_parse(body, len, false, &req, err, sizeof(err)) != 0) {
+    if ((wp->kind == WP_WEBPUSH
+             ? webpush_sub_parse(body, len, false, &req, err, sizeof(err))
+             : webpush_reg_parse(body, len, false, &req, err, sizeof(err))) != 0) {
         rc = http_reply_error(c, 400, "invalid_request", err);
         goto out_who;
     }
-    found = st->ops->sub_get(st, CHANNEL, req.endpoint, &old);
+    found = st->ops->sub_get(st, wp->channel, req.endpoint, &old);
     /* Only the user who made it may remove it; to others it does not exist. */
     if (found == 1 && strcmp(old.tenant, who.id->tenant) == 0 &&
         strcmp(old.user, who.id->sub ? who.id->sub : "") == 0) {
@@ -341,7 +382,7 @@ static int unsubscribe(struct conn *c, struct webpush *wp, const char *body, siz
         if (s)
             wp_sub_remove(wp, s, true);
         else
-            st->ops->sub_delete(st, CHANNEL, old.id, NULL);
+            st->ops->sub_delete(st, wp->channel, old.id, NULL);
         rc = http_reply(c, 204, NULL, NULL, 0, NULL);
     } else if (found < 0) {
         rc = http_reply_error(c, 500, "internal", "the store could not be read");
@@ -405,16 +446,17 @@ static int rotate(struct conn *c, struct webpush *wp)
 
 int wp_api(struct conn *c, struct webpush *wp, const char *path, const char *body, size_t len)
 {
-    const char *p = path + strlen("/api/push/");
     bool get = method(c, WSI_TOKEN_GET_URI), post = method(c, WSI_TOKEN_POST_URI),
-         del = method(c, WSI_TOKEN_DELETE_URI);
+         del = method(c, WSI_TOKEN_DELETE_URI), up = strncmp(path, "/api/unifiedpush/", 17) == 0;
+    const char *p = path + (up ? strlen("/api/unifiedpush/") : strlen("/api/push/"));
 
     if (wp == NULL)
-        return http_reply_error(c, 404, "not_found", "Web Push is not enabled");
-    if (strcmp(p, "vapid") == 0)
+        return http_reply_error(c, 404, "not_found",
+                                up ? "UnifiedPush is not enabled" : "Web Push is not enabled");
+    if (!up && strcmp(p, "vapid") == 0)
         return get ? reply_key(c, wp, 200, NULL)
                    : http_reply_error(c, 405, "method_not_allowed", "use GET");
-    if (strcmp(p, "subscribe") == 0) {
+    if (strcmp(p, up ? "register" : "subscribe") == 0) {
         if (post)
             return subscribe(c, wp, body, len);
         if (del)
@@ -423,7 +465,7 @@ int wp_api(struct conn *c, struct webpush *wp, const char *path, const char *bod
     }
     if (strcmp(p, "logout") == 0)
         return post ? logout(c, wp) : http_reply_error(c, 405, "method_not_allowed", "use POST");
-    if (strcmp(p, "vapid/rotate") == 0)
+    if (!up && strcmp(p, "vapid/rotate") == 0)
         return post ? rotate(c, wp) : http_reply_error(c, 405, "method_not_allowed", "use POST");
     return http_reply_error(c, 404, "not_found", "no such path");
 }

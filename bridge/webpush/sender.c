@@ -36,6 +36,7 @@ struct wp_job {
     char err[128];
     char *endpoint;
     char *origin;
+    bool encrypted; /* Web Push (and UnifiedPush's Web Push form); else UnifiedPush SERV 1.0.1 */
     char *authorization;
     struct webpush_vapid *vapid; /* a reference: the key may rotate meanwhile */
     int64_t now_s;
@@ -154,7 +155,7 @@ static void job_free(struct wp_job *j)
 
 static void count(struct webpush *wp, enum metrics_push_result r)
 {
-    wp->b->metrics.push[METRICS_PUSH_WEBPUSH][r]++;
+    wp->b->metrics.push[wp->mch][r]++;
 }
 
 /* The message is finished with (delivered, dropped or expired): out of the outbox. */
@@ -191,13 +192,13 @@ static void retry(struct webpush *wp, struct wp_job *j, int64_t due_ms)
 /* Capped exponential backoff with jitter: uniform in [d/2, d], d = min * 2^(n-1), capped. */
 static int64_t backoff_ms(const struct webpush *wp, int attempts)
 {
-    uint64_t d = wp->b->cfg->webpush.retry_min_ms;
+    uint64_t d = wp->set->retry_min_ms;
     unsigned r = 0;
 
-    while (attempts-- > 1 && d < wp->b->cfg->webpush.retry_max_ms)
+    while (attempts-- > 1 && d < wp->set->retry_max_ms)
         d *= 2;
-    if (d > wp->b->cfg->webpush.retry_max_ms)
-        d = wp->b->cfg->webpush.retry_max_ms;
+    if (d > wp->set->retry_max_ms)
+        d = wp->set->retry_max_ms;
     RAND_bytes((unsigned char *)&r, sizeof(r));
     return (int64_t)(d / 2 + (d / 2 + 1) * (r % 1024) / 1024);
 }
@@ -212,15 +213,17 @@ static void on_done(void *ud, CURL *easy, CURLcode result)
 {
     struct wp_job *j = ud;
     struct webpush *wp = j->wp;
-    struct wp_origin *o;
+    struct wp_origin *o, *org;
     struct wp_sub *s;
     long status = 0;
     int64_t now = wp_wall_ms();
+    bool up = wp->kind == WP_UNIFIEDPUSH;
 
     wp->inflight--;
     if (wp->closing || result == CURLE_ABORTED_BY_CALLBACK)
         goto out; /* still in the outbox: sent after a restart */
-    o = origin_get(wp, j->origin);
+    org = origin_get(wp, j->origin);
+    o = up ? origin_get(wp, j->endpoint) : org; /* what a 429 holds back */
     curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
     if (result != CURLE_OK) {
         char why[160];
@@ -249,7 +252,14 @@ static void on_done(void *ud, CURL *easy, CURLcode result)
             wp_sub_remove(wp, s, true);
         goto out;
     }
-    if (status == 429 || status == 503) {
+    if (up && status == 413 && !j->msg->compact) {
+        /* UnifiedPush: once more in the compact form, then give up (below). */
+        log_reply(j, status, "too large, sending the compact form");
+        j->msg->compact = true;
+        retry(wp, j, now);
+        goto out;
+    }
+    if (status == 429 || (status == 503 && !up)) {
         curl_off_t ra = 0;
         int64_t wait;
 
@@ -257,9 +267,9 @@ static void on_done(void *ud, CURL *easy, CURLcode result)
         if (ra > 0) {
             wait = (int64_t)(ra > RETRY_AFTER_MAX_S ? RETRY_AFTER_MAX_S : ra) * 1000;
         } else if (o) {
-            o->backoff_ms = o->backoff_ms ? o->backoff_ms * 2 : wp->b->cfg->webpush.retry_min_ms;
-            if (o->backoff_ms > wp->b->cfg->webpush.retry_max_ms)
-                o->backoff_ms = wp->b->cfg->webpush.retry_max_ms;
+            o->backoff_ms = o->backoff_ms ? o->backoff_ms * 2 : wp->set->retry_min_ms;
+            if (o->backoff_ms > wp->set->retry_max_ms)
+                o->backoff_ms = wp->set->retry_max_ms;
             wait = o->backoff_ms;
         } else {
             wait = backoff_ms(wp, j->msg->attempts + 1);
@@ -273,8 +283,8 @@ static void on_done(void *ud, CURL *easy, CURLcode result)
         /* 413: the message is too large for this service; 400/401/403: the request or our
          * VAPID identity is refused. Sending it again would be refused again. */
         log_reply(j, status, status == 413 ? "too large, dropped" : "refused, dropped");
-        if (o)
-            o->rejected++;
+        if (org)
+            org->rejected++;
         finish(wp, j, METRICS_PUSH_REJECTED);
         goto out;
     }
@@ -320,19 +330,28 @@ static int start_transfer(struct wp_job *j)
     if (j->easy == NULL)
         return -1;
     snprintf(ttl, sizeof(ttl), "%u", j->ttl_s);
-    /* RFC 8030 5 (TTL, Urgency, Topic), RFC 8188 2 (Content-Encoding), RFC 8292 3. */
-    if (add_header(j, "TTL: %s", ttl) || add_header(j, "Content-Encoding: %s", "aes128gcm") ||
-        add_header(j, "Content-Type: %s", "application/octet-stream") ||
-        add_header(j, "Urgency: %s", j->urgency) ||
-        add_header(j, "Authorization: %s", j->authorization) ||
+    /* RFC 8030 5 (TTL, Urgency, Topic), RFC 8188 2 (Content-Encoding), RFC 8292 3. A
+     * UnifiedPush SERV 1.0.1 message is the plain body; the headers of RFC 8030 are harmless
+     * there and the later, Web Push form of the specification reads them. */
+    if (add_header(j, "TTL: %s", ttl) || add_header(j, "Urgency: %s", j->urgency) ||
         (j->topic[0] && add_header(j, "Topic: %s", j->topic)) || add_header(j, "Expect:%s", ""))
+        return -1;
+    if (j->encrypted ? add_header(j, "Content-Encoding: %s", "aes128gcm") ||
+                           add_header(j, "Content-Type: %s", "application/octet-stream") ||
+                           add_header(j, "Authorization: %s", j->authorization)
+                     : add_header(j, "Content-Type: %s", "application/json"))
         return -1;
     if (guard_apply(wp->b->guard, j->easy, &j->pin) != 0)
         return -1;
     curl_easy_setopt(j->easy, CURLOPT_URL, j->endpoint);
     curl_easy_setopt(j->easy, CURLOPT_POST, 1L);
-    curl_easy_setopt(j->easy, CURLOPT_POSTFIELDS, (const char *)j->out);
-    curl_easy_setopt(j->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)j->out_len);
+    if (j->encrypted) {
+        curl_easy_setopt(j->easy, CURLOPT_POSTFIELDS, (const char *)j->out);
+        curl_easy_setopt(j->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)j->out_len);
+    } else {
+        curl_easy_setopt(j->easy, CURLOPT_POSTFIELDS, j->plain);
+        curl_easy_setopt(j->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)j->plain_len);
+    }
     curl_easy_setopt(j->easy, CURLOPT_HTTPHEADER, j->headers);
     curl_easy_setopt(j->easy, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(j->easy, CURLOPT_WRITEDATA, j);
@@ -425,10 +444,12 @@ static void make_topic(const struct wp_stream *ws, const struct wp_msg *m, char 
  * message is never cut. */
 static int make_plain(struct wp_job *j, const struct wp_stream *ws)
 {
-    size_t max = WEBPUSH_MAX_PLAINTEXT, pad = j->wp->b->cfg->webpush.padding;
+    /* UnifiedPush SERV 1.0.1: a message is 1 to 4000 bytes; encrypted, what one record holds */
+    size_t max = j->encrypted ? WEBPUSH_MAX_PLAINTEXT : 4000,
+           pad = j->encrypted ? j->wp->set->padding : 0;
     const struct wp_msg *m = j->msg;
 
-    if (m->len <= max) {
+    if (m->len <= max && !m->compact) {
         j->plain = malloc(m->len + 1);
         if (j->plain == NULL)
             return -1;
@@ -463,6 +484,15 @@ static void start(struct webpush *wp, struct wp_msg *m, struct wp_sub *s, int64_
     j->wp = wp;
     j->msg = m;
     m = NULL;
+    j->encrypted = s->has_keys;
+    if (j->encrypted && wp->vapid == NULL) {
+        /* UnifiedPush's Web Push form with Web Push switched off: nothing can sign it */
+        fprintf(stderr, "mqpush-bridge: %s: no VAPID key (webpush is off): %s dropped\n",
+                wp->channel, j->msg->event_id);
+        finish(wp, j, METRICS_PUSH_REJECTED);
+        job_free(j);
+        return;
+    }
     memcpy(j->p256dh, s->p256dh, sizeof(j->p256dh));
     memcpy(j->auth, s->auth, sizeof(j->auth));
     j->endpoint = strdup(s->endpoint);
@@ -470,19 +500,28 @@ static void start(struct webpush *wp, struct wp_msg *m, struct wp_sub *s, int64_
     j->urgency = s->ws->cfg->urgency;
     j->ttl_s = (unsigned)((j->msg->expires_ms - now) / 1000);
     make_topic(s->ws, j->msg, j->topic, sizeof(j->topic));
-    j->vapid = webpush_vapid_ref(wp->vapid);
     j->now_s = now / 1000;
     if (j->endpoint == NULL || j->origin == NULL || make_plain(j, s->ws) != 0)
         goto fail;
-    j->work.data = j;
     wp->inflight++;
+    if (!j->encrypted) {
+        /* SERV 1.0.1: the event itself is the body, nothing to compute */
+        if (start_transfer(j) != 0) {
+            wp->inflight--;
+            goto fail;
+        }
+        return;
+    }
+    j->vapid = webpush_vapid_ref(wp->vapid);
+    j->work.data = j;
     if (uv_queue_work(wp->b->loop, &j->work, work_encrypt, after_encrypt) != 0) {
         wp->inflight--;
         goto fail;
     }
     return;
 fail:
-    fprintf(stderr, "mqpush-bridge: webpush: cannot prepare a message for %s\n", s->endpoint);
+    fprintf(stderr, "mqpush-bridge: %s: cannot prepare a message for %s\n", wp->channel,
+            s->endpoint);
     if (j && j->msg) {
         retry(wp, j, now + backoff_ms(wp, j->msg->attempts + 1));
     }
@@ -501,8 +540,7 @@ void wp_pump(struct webpush *wp)
 
     if (wp->closing)
         return;
-    while (wp->heap_len > 0 && wp->inflight < wp->b->cfg->webpush.max_inflight &&
-           wp->heap[0]->due_ms <= now) {
+    while (wp->heap_len > 0 && wp->inflight < wp->set->max_inflight && wp->heap[0]->due_ms <= now) {
         struct wp_msg *m = queue_pop(wp);
         struct wp_sub *s = wp_sub_find(wp, m->sub_id);
         struct wp_origin *o;
@@ -518,9 +556,10 @@ void wp_pump(struct webpush *wp)
             wp_msg_free(m);
             continue;
         }
-        o = origin_get(wp, s->origin);
+        o = origin_get(wp, wp_block_key(wp, s));
         if (o && o->blocked_until_ms > now) {
-            /* Retry-After applies to the whole push service (RFC 8030 8.4). */
+            /* Retry-After holds back the whole push service (RFC 8030 8.4), or for UnifiedPush
+             * the one endpoint. */
             m->due_ms = o->blocked_until_ms;
             if (wp_queue_push(wp, m) != 0)
                 wp_msg_free(m);
@@ -528,7 +567,7 @@ void wp_pump(struct webpush *wp)
         }
         start(wp, m, s, now);
     }
-    if (wp->timer_open && wp->heap_len > 0 && wp->inflight < wp->b->cfg->webpush.max_inflight) {
+    if (wp->timer_open && wp->heap_len > 0 && wp->inflight < wp->set->max_inflight) {
         int64_t wait = wp->heap[0]->due_ms - now;
 
         uv_timer_start(&wp->timer, on_timer, wait > 0 ? (uint64_t)wait : 1, 0);

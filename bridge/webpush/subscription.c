@@ -45,11 +45,11 @@ static int decode_key(const char *text, unsigned char *out, size_t want, const c
     int rc = -1;
 
     if (text == NULL)
-        snprintf(err, errlen, "subscription.keys.%s is required", name);
+        snprintf(err, errlen, "%s is required", name);
     else if (raw == NULL)
-        snprintf(err, errlen, "subscription.keys.%s is not base64url", name);
+        snprintf(err, errlen, "%s is not base64url", name);
     else if (n != want)
-        snprintf(err, errlen, "subscription.keys.%s must be %zu bytes, not %zu", name, want, n);
+        snprintf(err, errlen, "%s must be %zu bytes, not %zu", name, want, n);
     else {
         memcpy(out, raw, want);
         rc = 0;
@@ -132,8 +132,10 @@ int webpush_sub_parse(const char *body, size_t len, bool need_keys, struct webpu
     if (!endpoint_form_ok(endpoint, err, errlen))
         goto out;
     if (need_keys) {
-        if (decode_key(p256dh, out->p256dh, sizeof(out->p256dh), "p256dh", err, errlen) != 0 ||
-            decode_key(auth, out->auth, sizeof(out->auth), "auth", err, errlen) != 0)
+        if (decode_key(p256dh, out->p256dh, sizeof(out->p256dh), "subscription.keys.p256dh", err,
+                       errlen) != 0 ||
+            decode_key(auth, out->auth, sizeof(out->auth), "subscription.keys.auth", err, errlen) !=
+                0)
             goto out;
         if (!webpush_ece_valid_key(out->p256dh, sizeof(out->p256dh))) {
             snprintf(err, errlen, "subscription.keys.p256dh is not a P-256 point");
@@ -153,6 +155,73 @@ int webpush_sub_parse(const char *body, size_t len, bool need_keys, struct webpu
     out->vapid = vapid ? strdup(vapid) : NULL;
     out->stream = stream ? strdup(stream) : NULL;
     if (out->endpoint == NULL || (vapid && out->vapid == NULL) || (stream && out->stream == NULL)) {
+        snprintf(err, errlen, "out of memory");
+        goto out;
+    }
+    rc = 0;
+out:
+    if (rc != 0)
+        webpush_sub_req_clear(out);
+    json_object_put(doc);
+    return rc;
+}
+
+int webpush_reg_parse(const char *body, size_t len, bool post, struct webpush_sub_req *out,
+                      char *err, size_t errlen)
+{
+    json_object *doc = NULL, *keys = NULL;
+    const char *endpoint, *p256dh, *auth, *stream;
+    bool bad = false;
+    int rc = -1;
+
+    memset(out, 0, sizeof(*out));
+    if (body == NULL || len == 0) {
+        snprintf(err, errlen, "a JSON body is required");
+        goto out;
+    }
+    doc = bridge_config__parse_json(body, len, err, errlen);
+    if (doc == NULL)
+        goto out;
+    if (!json_object_is_type(doc, json_type_object)) {
+        snprintf(err, errlen, "the body must be a JSON object");
+        goto out;
+    }
+    if (json_object_object_get_ex(doc, "keys", &keys) &&
+        !json_object_is_type(keys, json_type_object)) {
+        snprintf(err, errlen, "keys must be an object");
+        goto out;
+    }
+    endpoint = str_at(doc, "endpoint", &bad);
+    stream = str_at(doc, "stream", &bad);
+    p256dh = str_at(keys, "p256dh", &bad);
+    auth = str_at(keys, "auth", &bad);
+    if (bad) {
+        snprintf(err, errlen, "endpoint, stream and keys must be strings");
+        goto out;
+    }
+    if (endpoint == NULL) {
+        snprintf(err, errlen, "endpoint is required");
+        goto out;
+    }
+    if (!endpoint_form_ok(endpoint, err, errlen))
+        goto out;
+    if (post && keys) {
+        if (decode_key(p256dh, out->p256dh, sizeof(out->p256dh), "keys.p256dh", err, errlen) != 0 ||
+            decode_key(auth, out->auth, sizeof(out->auth), "keys.auth", err, errlen) != 0)
+            goto out;
+        if (!webpush_ece_valid_key(out->p256dh, sizeof(out->p256dh))) {
+            snprintf(err, errlen, "keys.p256dh is not a P-256 point");
+            goto out;
+        }
+        out->has_keys = true;
+    }
+    if (stream && (*stream == '\0' || strlen(stream) > 128)) {
+        snprintf(err, errlen, "stream must be a stream id");
+        goto out;
+    }
+    out->endpoint = strdup(endpoint);
+    out->stream = stream ? strdup(stream) : NULL;
+    if (out->endpoint == NULL || (stream && out->stream == NULL)) {
         snprintf(err, errlen, "out of memory");
         goto out;
     }

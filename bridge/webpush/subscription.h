@@ -37,4 +37,15 @@ int webpush_sub_parse(const char *body, size_t len, bool need_keys, struct webpu
                       char *err, size_t errlen);
 void webpush_sub_req_clear(struct webpush_sub_req *r);
 
+/*
+ * The body of the UnifiedPush registration API (POST and DELETE /api/unifiedpush/register):
+ *
+ *   {"endpoint": "https://...", "stream": "<stream id>", "keys": {"p256dh": "...", "auth": "..."}}
+ *
+ * keys present: the Web Push form (messages encrypted, RFC 8291); absent: SERV 1.0.1 (plain
+ * bodies). For DELETE only the endpoint is read. Same contract as webpush_sub_parse().
+ */
+int webpush_reg_parse(const char *body, size_t len, bool post, struct webpush_sub_req *out,
+                      char *err, size_t errlen);
+
 #endif

@@ -20,8 +20,6 @@
 #include "webpush/keys.h"
 #include "webpush/webpush_int.h"
 
-#define CHANNEL "webpush"
-
 int64_t wp_wall_ms(void)
 {
     struct timespec ts;
@@ -85,7 +83,7 @@ void wp_sub_remove(struct webpush *wp, struct wp_sub *s, bool drop_store)
 {
     struct wp_sub **pp;
 
-    if (drop_store && wp->b->store->ops->sub_delete(wp->b->store, CHANNEL, s->id, NULL) < 0)
+    if (drop_store && wp->b->store->ops->sub_delete(wp->b->store, wp->channel, s->id, NULL) < 0)
         log_msg("cannot delete subscription %s from the store%s", s->endpoint, "");
     for (pp = &s->ws->subs; *pp; pp = &(*pp)->next) {
         if (*pp == s) {
@@ -119,7 +117,9 @@ int wp_sub_add(struct webpush *wp, const struct store_sub *rec)
     memcpy(s->auth, rec->auth, sizeof(s->auth));
     s->expires_at = rec->expires_at;
     s->ws = ws;
-    if (!s->endpoint || !s->origin || !s->tenant || !s->user || !s->session || !rec->has_keys ||
+    s->has_keys = rec->has_keys != 0;
+    if (!s->endpoint || !s->origin || !s->tenant || !s->user || !s->session ||
+        (!s->has_keys && wp->kind == WP_WEBPUSH) ||
         store_identity_decode(rec->identity, &s->identity) != 0) {
         sub_free(s);
         return -1;
@@ -172,8 +172,7 @@ static int set_key(struct webpush *wp, EVP_PKEY *key, int64_t created, char *err
 {
     struct webpush_vapid *v = NULL;
 
-    if (webpush_vapid_new(key, wp->b->cfg->webpush.subject, wp->b->cfg->webpush.jwt_ttl_s, &v, err,
-                          errlen) != 0)
+    if (webpush_vapid_new(key, wp->set->subject, wp->set->jwt_ttl_s, &v, err, errlen) != 0)
         return -1;
     webpush_vapid_free(wp->vapid);
     EVP_PKEY_free(wp->key);
@@ -183,13 +182,28 @@ static int set_key(struct webpush *wp, EVP_PKEY *key, int64_t created, char *err
     return 0;
 }
 
+/* Drop the subscriptions of wp made with another VAPID key than the current one. */
+static int drop_old_key(struct webpush *wp)
+{
+    struct store *st = wp->b->store;
+    struct wp_sub *s, *tmp;
+    int dropped = st->ops->sub_delete_vapid(st, wp->channel, webpush_vapid_public_key(wp->vapid));
+
+    HASH_ITER(hh, wp->subs, s, tmp)
+    {
+        if (s->has_keys)
+            wp_sub_remove(wp, s, false);
+    }
+    return dropped;
+}
+
 int wp_rotate(struct webpush *wp, char *err, size_t errlen)
 {
     struct store *st = wp->b->store;
+    struct webpush *up = wp->b->unifiedpush;
     EVP_PKEY *key = NULL;
     int64_t created;
     int dropped;
-    struct wp_sub *s, *tmp;
 
     if (webpush_keys_load(st, 1, (int64_t)time(NULL), &key, &created, err, errlen) != 0)
         return -1;
@@ -198,15 +212,21 @@ int wp_rotate(struct webpush *wp, char *err, size_t errlen)
         return -1;
     }
     /* Subscriptions made with the old key are bound to it by their push service (RFC 8292
-     * 3.2): they cannot be used any more. */
-    dropped = st->ops->sub_delete_vapid(st, CHANNEL, webpush_vapid_public_key(wp->vapid));
-    HASH_ITER(hh, wp->subs, s, tmp)
-    {
-        wp_sub_remove(wp, s, false);
+     * 3.2): they cannot be used any more. So are UnifiedPush's of the Web Push form. */
+    dropped = drop_old_key(wp);
+    if (up) {
+        webpush_vapid_free(up->vapid);
+        up->vapid = webpush_vapid_ref(wp->vapid);
+        dropped += drop_old_key(up);
     }
     fprintf(stderr, "mqpush-bridge: webpush: VAPID key rotated, %d subscriptions dropped\n",
             dropped);
     return 0;
+}
+
+const char *wp_block_key(const struct webpush *wp, const struct wp_sub *s)
+{
+    return wp->kind == WP_UNIFIEDPUSH ? s->endpoint : s->origin;
 }
 
 const char *webpush_key_for(const struct bridge *b, const char *tenant, const char *stream)
@@ -220,18 +240,15 @@ const char *webpush_key_for(const struct bridge *b, const char *tenant, const ch
     return webpush_vapid_public_key(wp->vapid);
 }
 
-int webpush_session_ended(struct bridge *b, const char *tenant, const char *user,
-                          const char *session)
+static int session_ended(struct webpush *wp, const char *tenant, const char *user,
+                         const char *session)
 {
-    struct webpush *wp = b->webpush;
     struct wp_sub *s, *tmp;
     int n;
 
     if (wp == NULL)
         return 0;
-    if (user == NULL && session == NULL)
-        return -1;
-    n = b->store->ops->sub_delete_session(b->store, CHANNEL, tenant, user, session);
+    n = wp->b->store->ops->sub_delete_session(wp->b->store, wp->channel, tenant, user, session);
     if (n < 0)
         return -1;
     HASH_ITER(hh, wp->subs, s, tmp)
@@ -243,12 +260,29 @@ int webpush_session_ended(struct bridge *b, const char *tenant, const char *user
     return n;
 }
 
-void webpush_gauges(const struct bridge *b, uint64_t *subscriptions, uint64_t *pending)
+int webpush_session_ended(struct bridge *b, const char *tenant, const char *user,
+                          const char *session)
 {
-    const struct webpush *wp = b->webpush;
+    int n, m;
 
-    *subscriptions = wp ? wp->n_subs : 0;
-    *pending = wp ? wp->heap_len + wp->inflight : 0;
+    if (user == NULL && session == NULL)
+        return -1;
+    n = session_ended(b->webpush, tenant, user, session);
+    m = session_ended(b->unifiedpush, tenant, user, session);
+    return n < 0 || m < 0 ? -1 : n + m;
+}
+
+void webpush_gauges(const struct bridge *b, uint64_t subscriptions[METRICS_PUSH_COUNT],
+                    uint64_t pending[METRICS_PUSH_COUNT])
+{
+    const struct webpush *all[] = {b->webpush, b->unifiedpush};
+
+    for (size_t i = 0; i < 2; i++) {
+        if (all[i] == NULL)
+            continue;
+        subscriptions[all[i]->mch] = all[i]->n_subs;
+        pending[all[i]->mch] = all[i]->heap_len + all[i]->inflight;
+    }
 }
 
 static int by_rejected(const void *a, const void *b)
@@ -332,7 +366,7 @@ static json_object *parse_json(const void *text, size_t len)
 static bool sub_wants(struct webpush *wp, struct wp_sub *s, const struct mqp_stream *st,
                       json_object *event, int64_t now_s)
 {
-    if (wp->b->cfg->webpush.expire_with_token && s->expires_at < now_s)
+    if (wp->set->expire_with_token && s->expires_at < now_s)
         return false;
     return mqp_stream_readable(st, s->identity) &&
            mqp_stream_subscriber_match(st, s->identity, event);
@@ -342,7 +376,7 @@ static void drop_expired(struct webpush *wp, struct wp_stream *ws, int64_t now_s
 {
     struct wp_sub *s = ws->subs, *next;
 
-    if (!wp->b->cfg->webpush.expire_with_token)
+    if (!wp->set->expire_with_token)
         return;
     for (; s; s = next) {
         next = s->next;
@@ -351,9 +385,9 @@ static void drop_expired(struct webpush *wp, struct wp_stream *ws, int64_t now_s
     }
 }
 
-int webpush_on_message(struct bridge *b, const char *topic, const void *payload, size_t len)
+static int on_message(struct webpush *wp, const char *topic, const void *payload, size_t len)
 {
-    struct webpush *wp = b->webpush;
+    struct bridge *b = wp ? wp->b : NULL;
     char tenant[MQP_ID_MAX + 1], stream[MQP_ID_MAX + 1], ns[MQP_ID_MAX + 1], name[MQP_ID_MAX + 1];
     struct wp_stream *ws;
     const struct mqp_tenant *t;
@@ -478,7 +512,7 @@ static void on_rotate(uv_timer_t *t)
  * the store), so restarts do not postpone it. */
 static void arm_rotation(struct webpush *wp)
 {
-    unsigned period = wp->b->cfg->webpush.rotate_period_s;
+    unsigned period = wp->set->rotate_period_s;
     int64_t due_s, now_s = (int64_t)time(NULL);
 
     if (period == 0 || wp->closing)
@@ -489,8 +523,10 @@ static void arm_rotation(struct webpush *wp)
                    due_s > now_s ? (uint64_t)(due_s - now_s) * 1000 : 60000, 0);
 }
 
-int webpush_start(struct bridge *b)
+static int start_channel(struct bridge *b, enum wp_kind kind, struct webpush **out)
 {
+    const struct bridge_push_settings *set =
+        kind == WP_WEBPUSH ? &b->cfg->webpush : &b->cfg->unifiedpush;
     struct webpush *wp;
     EVP_PKEY *key = NULL;
     int64_t created;
@@ -498,52 +534,66 @@ int webpush_start(struct bridge *b)
     struct wp_stream *ws, *tmp;
     size_t i;
 
-    if (!b->cfg->webpush.enabled)
+    if (!set->enabled)
         return 0;
     wp = calloc(1, sizeof(*wp));
     if (wp == NULL)
         return -1;
     wp->b = b;
-    b->webpush = wp;
-    if (webpush_keys_load(b->store, 0, (int64_t)time(NULL), &key, &created, err, sizeof(err)) !=
-            0 ||
-        set_key(wp, key, created, err, sizeof(err)) != 0) {
-        EVP_PKEY_free(key);
-        fprintf(stderr, "mqpush-bridge: webpush: %s\n", err);
-        return -1;
-    }
-    for (i = 0; i < b->cfg->webpush.n_streams; i++)
-        if (add_stream(wp, &b->cfg->webpush.streams[i]) != 0)
+    wp->kind = kind;
+    wp->set = set;
+    wp->channel = kind == WP_WEBPUSH ? "webpush" : "unifiedpush";
+    wp->mch = kind == WP_WEBPUSH ? METRICS_PUSH_WEBPUSH : METRICS_PUSH_UNIFIEDPUSH;
+    *out = wp;
+    if (kind == WP_WEBPUSH) {
+        if (webpush_keys_load(b->store, 0, (int64_t)time(NULL), &key, &created, err, sizeof(err)) !=
+                0 ||
+            set_key(wp, key, created, err, sizeof(err)) != 0) {
+            EVP_PKEY_free(key);
+            fprintf(stderr, "mqpush-bridge: webpush: %s\n", err);
             return -1;
-    if (b->store->ops->sub_each(b->store, CHANNEL, load_sub, wp) != 0 ||
-        b->store->ops->msg_each(b->store, CHANNEL, load_msg, wp) != 0) {
-        fprintf(stderr, "mqpush-bridge: webpush: cannot read the store\n");
+        }
+    } else if (b->webpush) {
+        wp->vapid = webpush_vapid_ref(b->webpush->vapid);
+    }
+    for (i = 0; i < set->n_streams; i++)
+        if (add_stream(wp, &set->streams[i]) != 0)
+            return -1;
+    if (b->store->ops->sub_each(b->store, wp->channel, load_sub, wp) != 0 ||
+        b->store->ops->msg_each(b->store, wp->channel, load_msg, wp) != 0) {
+        fprintf(stderr, "mqpush-bridge: %s: cannot read the store\n", wp->channel);
         return -1;
     }
     uv_timer_init(b->loop, &wp->timer);
     uv_timer_init(b->loop, &wp->rotate_timer);
     wp->timer.data = wp->rotate_timer.data = wp;
     wp->timer_open = true;
-    arm_rotation(wp);
+    if (kind == WP_WEBPUSH)
+        arm_rotation(wp);
     /* Held for the bridge's life: the broker keeps what arrives while the bridge is away in
      * its persistent session. */
     HASH_ITER(hh, wp->streams, ws, tmp)
     {
         mqlink_subscribe(b->link, ws->filter);
     }
-    fprintf(stderr,
-            "mqpush-bridge: webpush: %zu streams, %zu subscriptions, %zu messages pending, "
-            "VAPID key %s\n",
-            (size_t)HASH_COUNT(wp->streams), wp->n_subs, wp->heap_len,
-            webpush_vapid_public_key(wp->vapid));
+    fprintf(stderr, "mqpush-bridge: %s: %zu streams, %zu subscriptions, %zu messages pending%s%s\n",
+            wp->channel, (size_t)HASH_COUNT(wp->streams), wp->n_subs, wp->heap_len,
+            wp->vapid ? ", VAPID key " : "", wp->vapid ? webpush_vapid_public_key(wp->vapid) : "");
     wp_pump(wp);
     return 0;
 }
 
-void webpush_close(struct bridge *b)
+int webpush_start(struct bridge *b)
 {
-    struct webpush *wp = b->webpush;
+    /* Web Push first: UnifiedPush's Web Push form signs with its key. */
+    if (start_channel(b, WP_WEBPUSH, &b->webpush) != 0 ||
+        start_channel(b, WP_UNIFIEDPUSH, &b->unifiedpush) != 0)
+        return -1;
+    return 0;
+}
 
+static void close_channel(struct webpush *wp)
+{
     if (wp == NULL || wp->closing)
         return;
     wp->closing = true;
@@ -553,9 +603,14 @@ void webpush_close(struct bridge *b)
     }
 }
 
-void webpush_free(struct bridge *b)
+void webpush_close(struct bridge *b)
 {
-    struct webpush *wp = b->webpush;
+    close_channel(b->webpush);
+    close_channel(b->unifiedpush);
+}
+
+static void free_channel(struct webpush *wp)
+{
     struct wp_stream *ws, *wtmp;
     struct wp_sub *s, *stmp;
     struct wp_origin *o, *otmp;
@@ -585,12 +640,32 @@ void webpush_free(struct bridge *b)
     webpush_vapid_free(wp->vapid);
     EVP_PKEY_free(wp->key);
     free(wp);
+}
+
+void webpush_free(struct bridge *b)
+{
+    free_channel(b->unifiedpush);
+    free_channel(b->webpush);
+    b->unifiedpush = NULL;
     b->webpush = NULL;
+}
+
+int webpush_on_message(struct bridge *b, const char *topic, const void *payload, size_t len)
+{
+    int a = on_message(b->webpush, topic, payload, len);
+    int u = on_message(b->unifiedpush, topic, payload, len);
+
+    return a == 0 || u == 0 ? 0 : 1;
 }
 
 int webpush_api(struct conn *c, const char *path, const char *body, size_t len)
 {
     return wp_api(c, c->b->webpush, path, body, len);
+}
+
+int unifiedpush_api(struct conn *c, const char *path, const char *body, size_t len)
+{
+    return wp_api(c, c->b->unifiedpush, path, body, len);
 }
 
 void webpush_announce_key(struct bridge *b)

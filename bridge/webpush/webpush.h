@@ -19,7 +19,8 @@ struct conn;
  * streams. Returns 0, or -1 after logging why. */
 int webpush_start(struct bridge *b);
 
-/* A message from the broker. Returns 0 when it belonged to a Web Push stream, 1 otherwise. */
+/* A message from the broker. Returns 0 when it belonged to a Web Push or UnifiedPush stream,
+ * 1 otherwise. */
 int webpush_on_message(struct bridge *b, const char *topic, const void *payload, size_t len);
 
 /* Stop sending (before curl_loop_close(): transfers aborted then are kept for a restart). */
@@ -27,9 +28,10 @@ void webpush_close(struct bridge *b);
 /* After the loop has ended. Accepts b->webpush NULL. */
 void webpush_free(struct bridge *b);
 
-/* Serve an /api/push/ request whose body (may be NULL) has been read. Returns 0, or -1 to
- * close the connection. */
+/* Serve an /api/push/ (or /api/unifiedpush/) request whose body (may be NULL) has been read.
+ * Returns 0, or -1 to close the connection. */
 int webpush_api(struct conn *c, const char *path, const char *body, size_t len);
+int unifiedpush_api(struct conn *c, const char *path, const char *body, size_t len);
 
 /* The current VAPID public key (base64url, borrowed until the next rotation), or NULL when
  * Web Push is off or stream (tenant/stream) is not one of its streams. */
@@ -49,7 +51,8 @@ int webpush_session_ended(struct bridge *b, const char *tenant, const char *user
  * the 100 origins with the most. Returns text (caller frees) of *len bytes, or NULL. */
 char *webpush_metrics_text(const struct bridge *b, size_t *len);
 
-/* Gauges for /metrics: subscriptions held and messages pending. */
-void webpush_gauges(const struct bridge *b, uint64_t *subscriptions, uint64_t *pending);
+/* Gauges for /metrics, per push channel: subscriptions held and messages pending. */
+void webpush_gauges(const struct bridge *b, uint64_t subscriptions[METRICS_PUSH_COUNT],
+                    uint64_t pending[METRICS_PUSH_COUNT]);
 
 #endif

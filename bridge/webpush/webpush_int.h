@@ -26,6 +26,7 @@ struct wp_sub {
     char *origin; /* RFC 6454 origin of the endpoint: VAPID "aud", backoff key */
     unsigned char p256dh[WEBPUSH_KEY_LEN];
     unsigned char auth[WEBPUSH_AUTH_LEN];
+    bool has_keys; /* messages are encrypted (Web Push, UnifiedPush's Web Push form) */
     char *tenant;
     char *user;
     char *session;
@@ -55,6 +56,7 @@ struct wp_msg {
     size_t len;
     int64_t created_ms, expires_ms, due_ms; /* wall clock */
     int attempts;
+    bool compact; /* UnifiedPush: refused as too large (413): sent again in compact form */
 };
 
 struct wp_origin {
@@ -65,11 +67,21 @@ struct wp_origin {
     UT_hash_handle hh;
 };
 
+enum wp_kind {
+    WP_WEBPUSH = 0, /* browsers' push services (RFC 8030) */
+    WP_UNIFIEDPUSH, /* UnifiedPush endpoints: SERV 1.0.1, or the Web Push form */
+};
+
+/* One push channel; the bridge has one of each kind that is configured. */
 struct webpush {
     struct bridge *b;
-    EVP_PKEY *key;
-    struct webpush_vapid *vapid;
-    int64_t key_created; /* seconds */
+    enum wp_kind kind;
+    const char *channel;                    /* "webpush", "unifiedpush": the store's name */
+    const struct bridge_push_settings *set; /* borrowed from b->cfg */
+    enum metrics_push_channel mch;
+    EVP_PKEY *key;               /* Web Push only; UnifiedPush borrows Web Push's signer */
+    struct webpush_vapid *vapid; /* a reference; NULL for UnifiedPush without Web Push */
+    int64_t key_created;         /* seconds */
     struct wp_stream *streams;
     struct wp_sub *subs;
     size_t n_subs;
@@ -105,6 +117,11 @@ int wp_queue_push(struct webpush *wp, struct wp_msg *m);
 void wp_pump(struct webpush *wp);
 void wp_msg_free(struct wp_msg *m);
 void wp_queue_clear(struct webpush *wp);
+
+/* The key a send to s is held back by (429, Retry-After): the push service's origin for Web
+ * Push (RFC 8030 8.4), the endpoint itself for UnifiedPush (its distributors throttle per
+ * application). */
+const char *wp_block_key(const struct webpush *wp, const struct wp_sub *s);
 
 /* api.c */
 int wp_api(struct conn *c, struct webpush *wp, const char *path, const char *body, size_t len);

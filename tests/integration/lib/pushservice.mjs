@@ -1,6 +1,7 @@
-// A push service on loopback for Web Push tests: it records every request (headers, raw
-// body), decrypts bodies with npm http_ece for the user agents it knows, verifies the VAPID
-// JWT with npm jose, and answers from a script (a queue of responses per path, else 201).
+// A push service on loopback for Web Push and UnifiedPush tests: it records every request
+// (headers, raw body) and answers from a script (a queue of responses per path, else 201 to a
+// POST and the UnifiedPush discovery document to a GET); userAgent() decrypts bodies with npm
+// http_ece, verifyVapid() checks the VAPID JWT with npm jose.
 import crypto from 'node:crypto';
 import http from 'node:http';
 import ece from 'http_ece';
@@ -54,7 +55,11 @@ export class PushService {
                 const r = { method: req.method, path: req.url, headers: req.headers, body: Buffer.concat(chunks), at: Date.now() };
                 this.requests.push(r);
                 const queue = this.script.get(req.url);
-                const answer = (queue && queue.length ? queue.shift() : null) ?? { status: 201 };
+                const fallback =
+                    req.method === 'GET'
+                        ? { status: 200, headers: { 'content-type': 'application/json' }, body: '{"unifiedpush":{"version":1}}' }
+                        : { status: 201 };
+                const answer = (queue && queue.length ? queue.shift() : null) ?? fallback;
                 res.writeHead(answer.status, answer.headers ?? {});
                 res.end(answer.body ?? '');
                 for (const w of this.waiters.splice(0)) w();
