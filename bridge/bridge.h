@@ -23,6 +23,7 @@ struct webpush;
 struct guard;
 struct ssf_receiver;
 struct ssf_transmitter;
+struct up_provider;
 
 struct bridge {
     uv_loop_t *loop;
@@ -43,6 +44,8 @@ struct bridge {
     struct ssf_receiver *ssf_receiver;
     /* the SSF transmitter (ssf/transmitter.c), NULL when not configured */
     struct ssf_transmitter *ssf_transmitter;
+    /* the UnifiedPush push provider (upprovider/provider.c), NULL when not enabled */
+    struct up_provider *up_provider;
     struct metrics metrics;
     bool stopping; /* SIGTERM seen: refuse new connections, close the others */
 };

@@ -28,6 +28,16 @@ struct bridge_webpush_stream {
     char *topic_path; /* event path whose value collapses messages (RFC 8030 5.4), or NULL */
 };
 
+/* The UnifiedPush push provider ("unifiedpush.provider"): endpoints for distributors. */
+struct bridge_up_provider {
+    bool enabled;           /* default: true when the object is present, whatever
+                               unifiedpush.enabled says (that is the application-server side) */
+    unsigned rate_per_min;  /* messages per endpoint and minute (token bucket), default 60 */
+    unsigned burst;         /* bucket size, default rate_per_min */
+    unsigned max_age_s;     /* an unreceived message is dropped after this, default 604800 */
+    unsigned max_endpoints; /* endpoints per user (tenant, sub), default 100 */
+};
+
 /* Settings of a push channel ("webpush", "unifiedpush"). */
 struct bridge_push_settings {
     bool enabled;             /* default: true when the section is present */
@@ -44,6 +54,7 @@ struct bridge_push_settings {
     unsigned retry_max_ms;    /* cap of the backoff, default 300000 */
     struct bridge_webpush_stream *streams;
     size_t n_streams;
+    struct bridge_up_provider provider; /* "unifiedpush" only */
 };
 
 /* A transmitter of Security Event Tokens to the SSF receiver ("ssf.receiver.transmitters"). */
@@ -136,6 +147,14 @@ struct bridge_config {
             int alg;                /* enum mqp_jws_alg: MQP_ALG_ES256 (default) or MQP_ALG_RS256 */
             unsigned rsa_bits;      /* RS256 key size, 2048 .. 4096, default 2048 */
             unsigned key_overlap_s; /* a retired key stays in the JWKS this long, default 86400 */
+            /* SET delivery (bridge/ssf/delivery.c) */
+            unsigned retry_s;      /* a push SET is given up this long after it was made */
+            unsigned retry_min_ms; /* first backoff, default 1000 */
+            unsigned retry_max_ms; /* backoff cap, default 300000 */
+            unsigned auth_retries; /* access_denied/authentication_failed tries, default 3 */
+            unsigned poll_wait_s;  /* RFC 8936 long poll: longest wait, default 30 */
+            unsigned max_pending;  /* SETs held per stream, default 10000 */
+            char *accept_language; /* sent as Accept-Language, or NULL */
             struct bridge_ssf_tx_stream *streams;
             size_t n_streams;
         } tx;

@@ -7,6 +7,7 @@
 #include "config.h"
 #include "config_int.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -328,11 +329,59 @@ static void parse_tx_stream(struct bridge_config_ctx *x, json_object *o, const c
     }
 }
 
+/* "ssf.transmitter.delivery": how SETs are pushed (RFC 8935) and polled (RFC 8936). */
+static void parse_tx_delivery(struct bridge_config_ctx *x, json_object *d,
+                              struct bridge_config *cfg)
+{
+    static const char *const keys[] = {
+        "retry_s",     "retry_min_ms", "retry_max_ms",    "auth_retries",
+        "poll_wait_s", "max_pending",  "accept_language", NULL};
+    static const struct {
+        const char *key;
+        uint64_t min, max;
+        size_t off;
+    } nums[] = {
+        {"retry_s", 1, 30u * 86400, offsetof(struct bridge_config, ssf.tx.retry_s)},
+        {"retry_min_ms", 10, 3600000, offsetof(struct bridge_config, ssf.tx.retry_min_ms)},
+        {"retry_max_ms", 10, 86400000, offsetof(struct bridge_config, ssf.tx.retry_max_ms)},
+        {"auth_retries", 1, 100, offsetof(struct bridge_config, ssf.tx.auth_retries)},
+        {"poll_wait_s", 1, 300, offsetof(struct bridge_config, ssf.tx.poll_wait_s)},
+        {"max_pending", 1, 10000000, offsetof(struct bridge_config, ssf.tx.max_pending)},
+    };
+    char path[64], *lang = NULL;
+
+    bridge_config__check_keys(x, d, "$.ssf.transmitter.delivery", keys);
+    for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
+        unsigned *field = (unsigned *)((char *)cfg + nums[i].off);
+        uint64_t v = *field;
+
+        snprintf(path, sizeof(path), "$.ssf.transmitter.delivery.%s", nums[i].key);
+        bridge_config__get_uint(x, d, nums[i].key, path, nums[i].min, nums[i].max, &v);
+        *field = (unsigned)v;
+    }
+    if (cfg->ssf.tx.retry_min_ms > cfg->ssf.tx.retry_max_ms)
+        bridge_config__report(x, "$.ssf.transmitter.delivery.retry_min_ms",
+                              "must not exceed retry_max_ms");
+    bridge_config__get_string(x, d, "accept_language", "$.ssf.transmitter.delivery.accept_language",
+                              &lang);
+    /* RFC 9110 12.5.4: a header field value; sent as it is. */
+    if (lang && !header_value_ok(lang)) {
+        bridge_config__report(x, "$.ssf.transmitter.delivery.accept_language",
+                              "must be a header value (visible ASCII and inner spaces)");
+        free(lang);
+    } else if (lang) {
+        free(cfg->ssf.tx.accept_language);
+        cfg->ssf.tx.accept_language = lang;
+    }
+}
+
 static void parse_transmitter_section(struct bridge_config_ctx *x, json_object *t,
                                       struct bridge_config *cfg)
 {
-    static const char *const keys[] = {"alg", "rsa_bits", "key_overlap_s", "streams", NULL};
+    static const char *const keys[] = {"alg",      "rsa_bits", "key_overlap_s",
+                                       "delivery", "streams",  NULL};
     uint64_t bits = cfg->ssf.tx.rsa_bits, overlap = cfg->ssf.tx.key_overlap_s;
+    json_object *d;
     json_object *arr;
     char *alg = NULL;
     size_t n;
@@ -355,6 +404,9 @@ static void parse_transmitter_section(struct bridge_config_ctx *x, json_object *
     bridge_config__get_uint(x, t, "key_overlap_s", "$.ssf.transmitter.key_overlap_s", 0,
                             30u * 86400, &overlap);
     cfg->ssf.tx.key_overlap_s = (unsigned)overlap;
+    d = bridge_config__get_object(x, t, "delivery", "$.ssf.transmitter.delivery");
+    if (d)
+        parse_tx_delivery(x, d, cfg);
     if (!json_object_object_get_ex(t, "streams", &arr) ||
         !json_object_is_type(arr, json_type_array) || json_object_array_length(arr) == 0) {
         bridge_config__report(x, "$.ssf.transmitter.streams",
@@ -385,6 +437,12 @@ void bridge_config__ssf(struct bridge_config_ctx *x, json_object *doc, struct br
     cfg->ssf.tx.alg = MQP_ALG_ES256;
     cfg->ssf.tx.rsa_bits = 2048;
     cfg->ssf.tx.key_overlap_s = 86400;
+    cfg->ssf.tx.retry_s = 86400;
+    cfg->ssf.tx.retry_min_ms = 1000;
+    cfg->ssf.tx.retry_max_ms = 300000;
+    cfg->ssf.tx.auth_retries = 3;
+    cfg->ssf.tx.poll_wait_s = 30;
+    cfg->ssf.tx.max_pending = 10000;
     cfg->ssf.namespace_ = strdup("ssf");
     if (cfg->ssf.namespace_ == NULL)
         bridge_config__report(x, "$.ssf", "out of memory");
@@ -433,5 +491,6 @@ void bridge_config__ssf_free(struct bridge_config *cfg)
         free(s->stream);
     }
     free(cfg->ssf.tx.streams);
+    free(cfg->ssf.tx.accept_language);
     free(cfg->ssf.namespace_);
 }

@@ -96,6 +96,40 @@ static const char *key_path(char *buf, size_t cap, const char *sec, const char *
     return buf;
 }
 
+/* "unifiedpush.provider": the push provider side (UnifiedPush SERV 1.0.1). */
+static void parse_provider(struct bridge_config_ctx *x, json_object *up,
+                           struct bridge_up_provider *pr)
+{
+    static const char *const keys[] = {"enabled",   "rate_per_min",  "burst",
+                                       "max_age_s", "max_endpoints", NULL};
+    const char *sec = "$.unifiedpush.provider";
+    char path[64];
+    json_object *o;
+    uint64_t rate = 60, burst = 0, age = 604800, max_ep = 100;
+
+    o = bridge_config__get_object(x, up, "provider", sec);
+    pr->enabled = o != NULL;
+    if (o != NULL) {
+        bridge_config__check_keys(x, o, sec, keys);
+        bridge_config__get_bool(x, o, "enabled", key_path(path, sizeof(path), sec, "enabled"),
+                                &pr->enabled);
+        bridge_config__get_uint(x, o, "rate_per_min",
+                                key_path(path, sizeof(path), sec, "rate_per_min"), 1, 600000,
+                                &rate);
+        bridge_config__get_uint(x, o, "burst", key_path(path, sizeof(path), sec, "burst"), 0,
+                                600000, &burst);
+        bridge_config__get_uint(x, o, "max_age_s", key_path(path, sizeof(path), sec, "max_age_s"),
+                                60, 366u * 86400, &age);
+        bridge_config__get_uint(x, o, "max_endpoints",
+                                key_path(path, sizeof(path), sec, "max_endpoints"), 1, 100000,
+                                &max_ep);
+    }
+    pr->rate_per_min = (unsigned)rate;
+    pr->burst = (unsigned)(burst ? burst : rate);
+    pr->max_age_s = (unsigned)age;
+    pr->max_endpoints = (unsigned)max_ep;
+}
+
 /* One push channel's section; the VAPID keys only in "webpush". */
 static void parse_section(struct bridge_config_ctx *x, json_object *doc, const char *name,
                           struct bridge_push_settings *set)
@@ -107,17 +141,10 @@ static void parse_section(struct bridge_config_ctx *x, json_object *doc, const c
                                        "max_per_user", "max_inflight",
                                        "retry_min_ms", "retry_max_ms",
                                        "streams",      NULL};
-    static const char *const up_keys[] = {"enabled",
-                                          "ttl_s",
-                                          "urgency",
-                                          "padding",
-                                          "expire_with_token",
-                                          "max_per_user",
-                                          "max_inflight",
-                                          "retry_min_ms",
-                                          "retry_max_ms",
-                                          "streams",
-                                          NULL};
+    static const char *const up_keys[] = {
+        "enabled",           "ttl_s",        "urgency",      "padding",
+        "expire_with_token", "max_per_user", "max_inflight", "retry_min_ms",
+        "retry_max_ms",      "streams",      "provider",     NULL};
     bool wp = strcmp(name, "webpush") == 0;
     char sec[24], path[64];
     json_object *w, *arr;
@@ -134,6 +161,8 @@ static void parse_section(struct bridge_config_ctx *x, json_object *doc, const c
     if (w == NULL)
         goto out;
     bridge_config__check_keys(x, w, sec, wp ? keys : up_keys);
+    if (!wp)
+        parse_provider(x, w, &set->provider);
     bridge_config__get_bool(x, w, "enabled", key_path(path, sizeof(path), sec, "enabled"),
                             &set->enabled);
     bridge_config__get_string(x, w, "subject", key_path(path, sizeof(path), sec, "subject"),

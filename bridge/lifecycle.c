@@ -15,8 +15,10 @@
 #include "net/guard.h"
 #include "socketio/sio_stream.h"
 #include "sse/session.h"
+#include "ssf/delivery.h"
 #include "ssf/receiver.h"
 #include "ssf/transmitter.h"
+#include "upprovider/provider.h"
 #include "webpush/webpush.h"
 
 /* How long SIGTERM waits for streams to end before leaving the broker anyway. */
@@ -52,6 +54,9 @@ static void on_link_message(void *ud, const char *topic, const void *payload, si
 
     /* Web Push holds its streams' subscriptions for as long as the bridge runs. */
     if (webpush_on_message(b, topic, payload, len) == 0)
+        unknown = 0;
+    /* So does the SSF transmitter: its SETs are in the outbox before the acknowledgement. */
+    if (ssf_delivery_on_message(b, topic, payload, len) == 0)
         unknown = 0;
     if (unknown == 1 && s2) {
         char filter[2 * 130 + 4];
@@ -133,7 +138,9 @@ static void close_handle(uv_handle_t *h)
 static void close_parts(struct bridge *b)
 {
     webpush_close(b);
+    up_provider_close(b);
     ssf_receiver_close(b);
+    ssf_delivery_close(b);
     sio_stream_free(b);
     curl_loop_close(b->curl);
     b->curl = NULL;
@@ -148,6 +155,7 @@ static void free_rest(struct bridge *b)
 {
     http_server_free(b->http);
     b->http = NULL;
+    up_provider_free(b); /* after the server: its SSE connections close with it */
     mqlink_free(b->link);
     b->link = NULL;
     mqp_config_free(b->streams);
@@ -254,6 +262,8 @@ int bridge_start(struct bridge *b, uv_loop_t *loop, struct bridge_config *cfg)
     }
     if (webpush_start(b) != 0)
         goto fail;
+    if (up_provider_start(b) != 0)
+        goto fail;
     if (sio_stream_start(b) != 0)
         goto fail;
     if (ssf_receiver_start(b) != 0)
@@ -276,6 +286,13 @@ int bridge_start(struct bridge *b, uv_loop_t *loop, struct bridge_config *cfg)
     return 0;
 fail:
     close_parts(b);
+    /* Encryption queued on the thread pool by a start that got this far, and the close
+     * callbacks of the parts' handles, run before their state is freed. */
+    for (int i = 0; i < 500 && webpush_busy(b); i++) {
+        uv_run(loop, UV_RUN_NOWAIT);
+        uv_sleep(10);
+    }
+    uv_run(loop, UV_RUN_NOWAIT);
     free_rest(b);
     b->cfg = NULL;
     return -1;

@@ -10,9 +10,9 @@
 
 static const char *const channel_names[METRICS_CH_COUNT] = {"sse", "ws", "poll", "socketio"};
 static const char *const result_names[METRICS_RES_COUNT] = {"ok", "dropped", "filtered"};
-static const char *const push_names[METRICS_PUSH_COUNT] = {"webpush", "unifiedpush"};
+static const char *const push_names[METRICS_PUSH_COUNT] = {"webpush", "unifiedpush", "set"};
 static const char *const push_results[METRICS_PUSH_RES_COUNT] = {
-    "delivered", "retried", "expired", "gone", "rejected", "refused"};
+    "delivered", "retried", "expired", "gone", "rejected", "refused", "dropped"};
 
 const char *metrics_channel_name(enum metrics_channel ch)
 {

@@ -24,7 +24,12 @@ enum metrics_result {
 };
 
 /* Outbound pushes (durable channels), per channel and outcome. */
-enum metrics_push_channel { METRICS_PUSH_WEBPUSH = 0, METRICS_PUSH_UNIFIEDPUSH, METRICS_PUSH_COUNT };
+enum metrics_push_channel {
+    METRICS_PUSH_WEBPUSH = 0,
+    METRICS_PUSH_UNIFIEDPUSH,
+    METRICS_PUSH_SET, /* SETs of the SSF transmitter (RFC 8935 push, RFC 8936 poll) */
+    METRICS_PUSH_COUNT
+};
 
 enum metrics_push_result {
     METRICS_PUSH_DELIVERED = 0, /* 2xx */
@@ -33,6 +38,7 @@ enum metrics_push_result {
     METRICS_PUSH_GONE,          /* 404/410: the subscription was dropped */
     METRICS_PUSH_REJECTED,      /* other 4xx (400, 401, 403, 413): dropped, logged */
     METRICS_PUSH_REFUSED,       /* the SSRF guard refused the address */
+    METRICS_PUSH_DROPPED,       /* not queued: the channel's backlog was full */
     METRICS_PUSH_RES_COUNT
 };
 

@@ -6,7 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+
 #include "access.h"
+#include "b64url.h"
 #include "topic.h"
 
 #define BITS_PER_WORD 64
@@ -29,6 +32,29 @@ static bool holds_any_role(const struct mqp_identity *id, const struct mqp_strea
             return true;
     }
     return false;
+}
+
+int mqp_owner_key(const char *sub, char out[MQP_OWNER_KEY_LEN + 1])
+{
+    unsigned char md[32];
+    unsigned int md_len = 0;
+    size_t len = 0;
+    char *enc = NULL;
+    int rc = -1;
+
+    out[0] = '\0';
+    if (sub == NULL || sub[0] == '\0')
+        goto out;
+    if (EVP_Digest(sub, strlen(sub), md, &md_len, EVP_sha256(), NULL) != 1 || md_len != 32)
+        goto out;
+    enc = mqp_b64url_encode(md, sizeof(md), &len);
+    if (enc == NULL || len != MQP_OWNER_KEY_LEN)
+        goto out;
+    memcpy(out, enc, len + 1);
+    rc = 0;
+out:
+    free(enc);
+    return rc;
 }
 
 int mqp_grant_compute(const struct mqp_config *cfg, const struct mqp_identity *id,
@@ -56,6 +82,8 @@ int mqp_grant_compute(const struct mqp_config *cfg, const struct mqp_identity *i
     if (t == NULL)
         return 0;
     g->tenant = t;
+    /* Without a "sub" (or when hashing fails) the holder simply has no UnifiedPush topics. */
+    (void)mqp_owner_key(id->sub, g->owner);
     if (mqp_identity_has_role(id, MQP_ROLE_PUBLISHER))
         g->flags |= MQP_GRANT_PUBLISH;
     g->words = (t->n_streams + BITS_PER_WORD - 1) / BITS_PER_WORD;
@@ -129,6 +157,49 @@ static bool event_topic(const char *topic, struct mqp_level *tenant)
            mqp_id_valid(name.s, name.len);
 }
 
+static bool is_unifiedpush(const struct mqp_topic_view *v)
+{
+    return v->n >= 2 && mqp_level_eq(&v->level[1], MQP_UNIFIEDPUSH_LEVEL);
+}
+
+/*
+ * <tenant>/~unifiedpush/<owner>/... for the holder whose owner key is <owner>: read, and
+ * subscribe with wildcards only below <owner> (an owner key is base64url, never "+" or "#", so
+ * a wildcard at that level never matches). Nobody but the bridge writes there: the messages
+ * come from application servers through the bridge, which checked their endpoint.
+ */
+static enum mqp_decision check_unifiedpush_holder(const struct mqp_grant *g,
+                                                  const struct mqp_topic_view *v, int access)
+{
+    const struct mqp_level *k = &v->level[2];
+    size_t n = strlen(g->owner);
+
+    if (access == MQP_ACCESS_WRITE || n == 0 || v->n < 4 || k->len != n ||
+        memcmp(k->s, g->owner, n) != 0)
+        return MQP_DENY;
+    return MQP_ALLOW;
+}
+
+static bool plain_level(const char *s, size_t len)
+{
+    return len > 0 && memchr(s, '+', len) == NULL && memchr(s, '#', len) == NULL;
+}
+
+/* The bridge's publication "<tenant>/~unifiedpush/<owner key>/<endpoint id>" of a configured
+ * tenant: exactly four levels, no wildcard. */
+static bool unifiedpush_write_topic(const struct mqp_config *cfg, const struct mqp_topic_view *v)
+{
+    const struct mqp_level *l0 = &v->level[0], *k = &v->level[2];
+    const char *last;
+
+    if (v->n != 4 || k->len != MQP_OWNER_KEY_LEN || !plain_level(k->s, k->len))
+        return false;
+    last = k->s + k->len + 1;
+    if (!plain_level(last, strlen(last)))
+        return false;
+    return mqp_config_tenant(cfg, l0->s, l0->len) != NULL;
+}
+
 /* The holder of a tenant token: its own tenant's readable streams, its own event topics. */
 static enum mqp_decision check_tenant(const struct mqp_grant *g, const struct mqp_topic_view *v,
                                       const char *topic, int access)
@@ -141,6 +212,8 @@ static enum mqp_decision check_tenant(const struct mqp_grant *g, const struct mq
      * wildcards that would span tenants. */
     if (v->level[0].len != strlen(t->id) || memcmp(v->level[0].s, t->id, v->level[0].len) != 0)
         return MQP_DENY;
+    if (is_unifiedpush(v))
+        return check_unifiedpush_holder(g, v, access);
     switch (access) {
     case MQP_ACCESS_READ:
         if (v->n < 3)
@@ -169,6 +242,9 @@ static enum mqp_decision check_all_tenants(const struct mqp_config *cfg,
     const struct mqp_tenant *t;
     struct mqp_level tl;
 
+    /* It writes UnifiedPush messages and reads none: they are for their owner alone. */
+    if (is_unifiedpush(v))
+        return access == MQP_ACCESS_WRITE && unifiedpush_write_topic(cfg, v) ? MQP_ALLOW : MQP_DENY;
     switch (access) {
     case MQP_ACCESS_READ:
         if (v->n < 3)

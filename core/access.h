@@ -34,6 +34,16 @@ enum mqp_grant_flags {
 
 #define MQP_GRANT_INLINE_WORDS 2
 
+/* An owner key: base64url (no padding) of the SHA-256 of a token's "sub". It names one user in
+ * a topic level whatever characters the "sub" holds. */
+#define MQP_OWNER_KEY_LEN 43
+
+/*
+ * Write the owner key of sub (NUL-terminated) into out. Returns 0, or -1 when sub is NULL or
+ * empty (such a token names no user) or hashing failed; out is then "".
+ */
+int mqp_owner_key(const char *sub, char out[MQP_OWNER_KEY_LEN + 1]);
+
 /*
  * Precomputed rights of one identity under one configuration generation. readable is a bitmap
  * over tenant->streams (by mqp_stream.index). Self-contained: holds no pointer into the
@@ -46,6 +56,9 @@ struct mqp_grant {
     size_t words;
     uint64_t *readable; /* points to inline_bits or to heap memory */
     uint64_t inline_bits[MQP_GRANT_INLINE_WORDS];
+    /* A tenant holder's owner key (mqp_owner_key() of its "sub"), "" when it has none: it
+     * opens <tenant>/~unifiedpush/<owner>/... to that holder only. */
+    char owner[MQP_OWNER_KEY_LEN + 1];
 };
 
 /*
@@ -68,8 +81,10 @@ void mqp_grant_clear(struct mqp_grant *g);
  * Rules, in short: stream topics are read by their tenant's holders with a role (or anyone,
  * for public streams) and written by nobody; event topics are written by publishers of their
  * tenant; service identities with mqpush-bridge read every tenant's streams and write every
- * tenant's events; a token holder gets nothing else. Clients without our token get public
- * streams and DEFER on everything outside stream topics.
+ * tenant's events; a token holder gets nothing else. UnifiedPush topics
+ * <tenant>/~unifiedpush/<owner>/<endpoint> are read (and subscribed, wildcards only below
+ * <owner>) by the tenant's holders whose owner key is <owner>, and written by the bridge only.
+ * Clients without our token get public streams and DEFER on everything outside stream topics.
  */
 enum mqp_decision mqp_access_check(const struct mqp_config *cfg, const struct mqp_grant *g,
                                    const char *topic, int access);

@@ -2,6 +2,8 @@
  * The mqpush topic space:
  *   <tenant>/events/<namespace>/<name>       publishers write domain events here
  *   <tenant>/<stream>/<namespace>:<name>     the plugin writes stream events here
+ *   <tenant>/~unifiedpush/<owner>/<endpoint> the bridge writes UnifiedPush messages here for
+ *                                            the one user whose owner key is <owner>
  * Parsing works on views into the topic string; nothing is allocated.
  */
 #ifndef MQP_TOPIC_H
@@ -11,6 +13,8 @@
 #include <stddef.h>
 
 #define MQP_EVENTS_LEVEL "events"
+/* Cannot be a stream id (those are [A-Za-z0-9._-]), so it never shadows a stream. */
+#define MQP_UNIFIEDPUSH_LEVEL "~unifiedpush"
 
 /* A level of a topic or filter: pointer into the original string and its length. */
 struct mqp_level {

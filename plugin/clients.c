@@ -149,6 +149,7 @@ size_t mqp_clients_count(const struct mqp_clients *t)
 
 const struct mqp_grant *mqp_client_grant(struct mqp_client *c, const struct mqp_config *cfg)
 {
+    char owner[MQP_OWNER_KEY_LEN + 1];
     struct mqp_identity view;
 
     if (c->grant.generation == cfg->generation)
@@ -160,9 +161,14 @@ const struct mqp_grant *mqp_client_grant(struct mqp_client *c, const struct mqp_
     view.roles = c->roles;
     view.n_roles = c->n_roles;
     view.exp = c->exp;
+    /* The owner key comes from the token's "sub", which is not kept; it does not depend on
+     * the configuration, so it carries over. */
+    memcpy(owner, c->grant.owner, sizeof(owner));
     mqp_grant_clear(&c->grant);
     /* On failure core leaves a grant that denies everything: fail closed. */
     (void)mqp_grant_compute(cfg, &view, &c->grant);
+    if (c->grant.tenant != NULL)
+        memcpy(c->grant.owner, owner, sizeof(owner));
     return &c->grant;
 }
 

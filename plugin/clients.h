@@ -66,7 +66,8 @@ size_t mqp_clients_count(const struct mqp_clients *t);
 
 /*
  * The grant of c under cfg (borrowed from c). When cfg is of another generation than the one
- * the grant was computed under, it is recomputed from the stored kind, tenant and roles.
+ * the grant was computed under, it is recomputed from the stored kind, tenant and roles
+ * (keeping its owner key).
  * Never NULL; when memory runs out the grant denies everything (fails closed) until the next
  * reload.
  */

@@ -8,12 +8,17 @@
 #include <string.h>
 #include "ssf/receiver.h"
 #include "ssf/transmitter.h"
+#include "upprovider/provider.h"
 #include "webpush/webpush.h"
 
 /* First match wins: the receiver's /ssf/receive/ before the transmitter's /ssf/{tenant}/. */
 static const struct api_route routes[] = {
     {"/api/push/", webpush_api},
+    /* The push provider's distributor API, before the application-server side's prefix. */
+    {"/api/unifiedpush/endpoints", up_provider_api},
+    {"/api/unifiedpush/messages", up_provider_api},
     {"/api/unifiedpush/", unifiedpush_api},
+    {"/up/", up_provider_push_api},
     {"/api/ssf/", ssf_transmitter_admin_api},
     {"/ssf/receive/", ssf_receiver_api},
     {"/ssf/", ssf_streams_api},

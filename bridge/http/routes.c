@@ -11,6 +11,7 @@
 #include "hub.h"
 #include "http/request.h"
 #include "sse/session.h"
+#include "ssf/delivery.h"
 #include "webpush/webpush.h"
 
 /* The demo page, embedded at build time from bridge/web/index.html (web/embed.cmake). */
@@ -90,6 +91,7 @@ static int metrics(struct conn *c)
     char *text;
 
     webpush_gauges(b, x.push_subscriptions, x.push_pending);
+    x.push_pending[METRICS_PUSH_SET] = ssf_delivery_pending(b);
     text = metrics_render(&b->metrics, &x, &len);
     if (text) {
         size_t wl;
@@ -101,6 +103,18 @@ static int metrics(struct conn *c)
             text = all;
         }
         free(wt);
+    }
+    if (text) {
+        size_t sl;
+        char *stext = ssf_delivery_metrics_text(b, &sl),
+             *all = stext ? realloc(text, len + sl + 1) : NULL;
+
+        if (all) {
+            memcpy(all + len, stext, sl + 1);
+            len += sl;
+            text = all;
+        }
+        free(stext);
     }
     int rc;
 

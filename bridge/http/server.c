@@ -73,7 +73,8 @@ int http_reply(struct conn *c, int status, const char *ctype, const char *body, 
     c->reply = malloc(LWS_PRE + len);
     if (c->reply == NULL)
         return -1;
-    memcpy(c->reply + LWS_PRE, body, len);
+    if (len)
+        memcpy(c->reply + LWS_PRE, body, len);
     c->reply_len = len;
     c->kind = CONN_REPLY;
     lws_callback_on_writable(c->wsi);

@@ -5,7 +5,8 @@
  *                                      PATCH update 200, PUT replace 200, DELETE 204 (8.1.1)
  *   /ssf/{t}/streams/status            GET read, POST update, both 200 (8.1.2)
  *   /ssf/{t}/streams/subjects:add      POST 200; subjects:remove POST 204 (8.1.3)
- *   /ssf/{t}/streams/verify            POST 204, recorded for delivery to answer (8.1.4)
+ *   /ssf/{t}/streams/verify            POST 204, a verification SET is queued (8.1.4)
+ *   /ssf/{t}/poll/{stream_id}          POST 200, RFC 8936 poll (ssf/poll.c)
  * Errors are JSON ({"error", "message"}): 400 malformed, 401 token, 403 role, 404 stream.
  * The store is SQLite on this thread: management calls are rare and small.
  */
@@ -20,6 +21,7 @@
 #include "config_int.h"
 #include "http/api.h"
 #include "http/request.h"
+#include "ssf/delivery.h"
 #include "ssf/transmitter_int.h"
 #include "token.h"
 
@@ -320,6 +322,8 @@ static int streams(struct call *q, enum method m)
                                              : bad_request(q->c, "stream_id is required");
     if (m == M_DELETE) {
         found = q->st->ops->ssf_stream_delete(q->st, q->tenant, id);
+        if (found > 0)
+            ssf_delivery_stream_changed(q->b, q->tenant, id);
         return found < 0   ? store_failed(q->c)
                : found > 0 ? http_reply(q->c, 204, NULL, NULL, 0, NULL)
                            : not_found(q->c);
@@ -345,6 +349,7 @@ static int streams(struct call *q, enum method m)
         else if (put_stream(q, &s, cfg) != 0)
             rc = store_failed(q->c);
         else {
+            ssf_delivery_stream_changed(q->b, q->tenant, id);
             s.config = (char *)json_object_to_json_string_ext(cfg, JSON_C_TO_STRING_PLAIN);
             rc = ssf__tx_reply_json(q->c, 200, stream_json(q, &s));
         }
@@ -393,6 +398,7 @@ static int status(struct call *q, enum method m)
             store_ssf_stream_clear(&s);
             return store_failed(q->c);
         }
+        ssf_delivery_stream_changed(q->b, q->tenant, id);
     }
     rc = ssf__tx_reply_json(q->c, 200, status_json(&s));
     store_ssf_stream_clear(&s);
@@ -400,14 +406,14 @@ static int status(struct call *q, enum method m)
 }
 
 /* A copy of v with the members of every object in name order: one text per subject. */
-static json_object *canonical(json_object *v)
+json_object *ssf__canonical(json_object *v)
 {
     json_object *o;
 
     if (json_object_is_type(v, json_type_array)) {
         o = json_object_new_array();
         for (size_t i = 0; i < json_object_array_length(v); i++)
-            json_object_array_add(o, canonical(json_object_array_get_idx(v, i)));
+            json_object_array_add(o, ssf__canonical(json_object_array_get_idx(v, i)));
         return o;
     }
     if (!json_object_is_type(v, json_type_object))
@@ -424,7 +430,7 @@ static json_object *canonical(json_object *v)
         }
         if (least == NULL)
             return o;
-        json_object_object_add(o, least, canonical(json_object_object_get(v, least)));
+        json_object_object_add(o, least, ssf__canonical(json_object_object_get(v, least)));
     }
 }
 
@@ -452,7 +458,7 @@ static int subjects(struct call *q, enum method m, bool add)
     store_ssf_stream_clear(&s);
     if (found <= 0)
         return found < 0 ? store_failed(q->c) : not_found(q->c);
-    canon = canonical(sub);
+    canon = ssf__canonical(sub);
     text = json_object_to_json_string_ext(canon, JSON_C_TO_STRING_PLAIN);
     if (add) {
         rc = q->st->ops->ssf_subject_add(q->st, id, text, ver ? json_object_get_boolean(ver) : -1)
@@ -487,7 +493,8 @@ static int verify(struct call *q, enum method m)
     if (found <= 0)
         return found < 0 ? store_failed(q->c) : not_found(q->c);
     if (q->st->ops->ssf_verify_add(q->st, id, state ? json_object_get_string(state) : NULL,
-                                   (int64_t)time(NULL) * 1000) != 0)
+                                   (int64_t)time(NULL) * 1000) != 0 ||
+        ssf_delivery_verify(q->b, q->tenant, id, state ? json_object_get_string(state) : NULL) != 0)
         return store_failed(q->c);
     return http_reply(q->c, 204, NULL, NULL, 0, NULL);
 }
@@ -498,6 +505,7 @@ int ssf_streams_api(struct conn *c, const char *path, const char *body, size_t l
     const char *t = path + strlen("/ssf/"), *slash = strchr(t, '/'), *rest;
     enum method m = method_of(c);
     char err[200];
+    bool poll;
     int rc = 0;
 
     if (c->b->ssf_transmitter == NULL || slash == NULL || (size_t)(slash - t) > MQP_ID_MAX)
@@ -505,8 +513,10 @@ int ssf_streams_api(struct conn *c, const char *path, const char *body, size_t l
     memcpy(q.tenant, t, (size_t)(slash - t));
     q.tenant[slash - t] = '\0';
     rest = slash;
+    poll = strncmp(rest, "/poll/", 6) == 0 && rest[6] != '\0' && strlen(rest + 6) < 64 &&
+           strchr(rest + 6, '/') == NULL;
     if (!ssf__tx_serves(c->b, q.tenant) ||
-        (strcmp(rest, "/streams") != 0 && strcmp(rest, "/streams/status") != 0 &&
+        (!poll && strcmp(rest, "/streams") != 0 && strcmp(rest, "/streams/status") != 0 &&
          strcmp(rest, "/streams/subjects:add") != 0 &&
          strcmp(rest, "/streams/subjects:remove") != 0 && strcmp(rest, "/streams/verify") != 0))
         return http_reply_error(c, 404, "not_found", "no such path");
@@ -520,10 +530,12 @@ int ssf_streams_api(struct conn *c, const char *path, const char *body, size_t l
         }
         if (q.body == NULL)
             return bad_request(c, err);
-    } else if (m == M_POST || m == M_PATCH || m == M_PUT) {
+    } else if (!poll && (m == M_POST || m == M_PATCH || m == M_PUT)) {
         return bad_request(c, "a JSON body is required");
     }
-    if (strcmp(rest, "/streams") == 0)
+    if (poll)
+        rc = ssf__poll_api(c, q.tenant, rest + 6, q.body);
+    else if (strcmp(rest, "/streams") == 0)
         rc = streams(&q, m);
     else if (strcmp(rest, "/streams/status") == 0)
         rc = status(&q, m);

@@ -12,6 +12,7 @@
 #include <time.h>
 #include "http/api.h"
 #include "http/request.h"
+#include "ssf/delivery.h"
 #include "ssf/transmitter_int.h"
 #include "ssf/tx_keys.h"
 #include "token.h"
@@ -250,6 +251,8 @@ int ssf_transmitter_start(struct bridge *b)
     }
     ssf_tx_keys_current(tx->keys, &kid);
     b->ssf_transmitter = tx;
+    if (ssf_delivery_start(b) != 0)
+        return -1; /* freed by ssf_transmitter_free() */
     fprintf(stderr, "mqpush-bridge: ssf: transmitter for %zu stream%s, signing with %s key %s\n",
             cfg->ssf.tx.n_streams, cfg->ssf.tx.n_streams == 1 ? "" : "s",
             mqp_jws_alg_name((enum mqp_jws_alg)cfg->ssf.tx.alg), kid);
@@ -262,6 +265,7 @@ void ssf_transmitter_free(struct bridge *b)
 
     if (tx == NULL)
         return;
+    ssf_delivery_free(b);
     ssf_tx_keys_free(tx->keys);
     free(tx);
     b->ssf_transmitter = NULL;

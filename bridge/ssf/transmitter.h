@@ -3,7 +3,7 @@
  * streams ("ssf.transmitter") to SSF receivers as Security Event Tokens. This part serves its
  * signing keys (GET /jwks.json), its per-tenant Transmitter Configuration Metadata (GET
  * /.well-known/ssf-configuration/ssf/{tenant}, section 7) and the stream management API
- * (section 8) under /ssf/{tenant}/streams; the SETs themselves are delivered by a later part.
+ * (section 8) under /ssf/{tenant}/streams; ssf/delivery.h delivers the SETs.
  * docs/ssf.md describes the endpoints and the configuration. Loop thread only.
  */
 #ifndef BRIDGE_SSF_TRANSMITTER_H

@@ -11,10 +11,13 @@
 #include "bridge.h"
 
 struct ssf_tx_keys;
+struct ssf_delivery;
+struct conn;
 
 struct ssf_transmitter {
     struct bridge *b;
-    struct ssf_tx_keys *keys; /* owned */
+    struct ssf_tx_keys *keys;      /* owned */
+    struct ssf_delivery *delivery; /* owned: SET delivery (ssf/delivery.c) */
 };
 
 /* SSF 1.0 section 8.1.1: delivery method URNs (RFC 8935 push, RFC 8936 poll). */
@@ -39,6 +42,14 @@ int ssf__tx_url(const struct bridge *b, const char *tenant, const char *suffix, 
  * json_object_put()), or NULL when out of memory.
  */
 json_object *ssf__tx_events_supported(const struct bridge *b, const char *tenant);
+
+/* A copy of v with the members of every object in name order: one text per Subject
+ * Identifier. New object (caller frees with json_object_put()). */
+json_object *ssf__canonical(json_object *v);
+
+/* POST <issuer>/poll/<stream_id> (RFC 8936, ssf/poll.c) for an authorized caller of tenant;
+ * body borrowed (NULL when none). Returns 0, or -1 to close. */
+int ssf__poll_api(struct conn *c, const char *tenant, const char *stream_id, json_object *body);
 
 /* Reply with o (consumed) as JSON. Returns what http_reply() does. */
 int ssf__tx_reply_json(struct conn *c, int status, json_object *o);

@@ -57,7 +57,9 @@ static int get_str(json_object *o, const char *key, char **out)
 
 int store_identity_decode(const char *text, struct mqp_identity **out)
 {
-    json_object *o = json_tokener_parse(text), *v;
+    /* claims may nest as deep as a token may (core/jwt.c), one more level here */
+    json_tokener *tok = json_tokener_new_ex(64);
+    json_object *o = tok ? json_tokener_parse_ex(tok, text, (int)strlen(text)) : NULL, *v;
     struct mqp_identity *id = calloc(1, sizeof(*id));
     size_t i, n;
     int rc = -1;
@@ -100,5 +102,6 @@ int store_identity_decode(const char *text, struct mqp_identity **out)
 out:
     mqp_identity_free(id);
     json_object_put(o);
+    json_tokener_free(tok);
     return rc;
 }

@@ -81,6 +81,36 @@ static const char *const migrations[] = {
     "  requested_ms INTEGER NOT NULL"
     ");"
     "CREATE INDEX ssf_verify_stream ON ssf_verify (stream_id);",
+    /* The SSF transmitter's SET outbox: one row per SET and stream until delivered,
+     * acknowledged or given up; a stream's SETs go with it. */
+    "CREATE TABLE ssf_outbox ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  stream_id TEXT NOT NULL REFERENCES ssf_stream (id) ON DELETE CASCADE,"
+    "  jti TEXT NOT NULL,"
+    "  claims TEXT NOT NULL,"
+    "  created_ms INTEGER NOT NULL,"
+    "  due_ms INTEGER NOT NULL,"
+    "  attempts INTEGER NOT NULL DEFAULT 0,"
+    "  UNIQUE (stream_id, jti)"
+    ");",
+    /* UnifiedPush provider: endpoints by their opaque id, and the messages their distributors
+     * have not received yet (bodies as BLOBs, byte for byte); messages go with their endpoint.
+     * AUTOINCREMENT: a message id is never given twice, so an acknowledged id stays past. */
+    "CREATE TABLE up_endpoint ("
+    "  id TEXT PRIMARY KEY,"
+    "  tenant TEXT NOT NULL,"
+    "  owner TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL"
+    ");"
+    "CREATE INDEX up_endpoint_owner ON up_endpoint (tenant, owner);"
+    "CREATE TABLE up_message ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  endpoint TEXT NOT NULL REFERENCES up_endpoint (id) ON DELETE CASCADE,"
+    "  body BLOB NOT NULL,"
+    "  created_ms INTEGER NOT NULL"
+    ");"
+    "CREATE INDEX up_message_endpoint ON up_message (endpoint, id);"
+    "CREATE INDEX up_message_created ON up_message (created_ms);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -288,6 +318,7 @@ const struct store_ops store__sqlite_ops = {
     .sub_delete = store__sqlite_sub_delete,
     .sub_delete_session = store__sqlite_sub_delete_session,
     .sub_delete_vapid = store__sqlite_sub_delete_vapid,
+    .sub_rebind = store__sqlite_sub_rebind,
     .sub_count_user = store__sqlite_sub_count_user,
     .sub_each = store__sqlite_sub_each,
     .msg_add = store__sqlite_msg_add,
@@ -303,4 +334,19 @@ const struct store_ops store__sqlite_ops = {
     .ssf_subject_count = store__sqlite_ssf_subject_count,
     .ssf_verify_add = store__sqlite_ssf_verify_add,
     .ssf_verify_count = store__sqlite_ssf_verify_count,
+    .ssf_subject_has = store__sqlite_ssf_subject_has,
+    .ssf_out_add = store__sqlite_ssf_out_add,
+    .ssf_out_delete = store__sqlite_ssf_out_delete,
+    .ssf_out_delete_jti = store__sqlite_ssf_out_delete_jti,
+    .ssf_out_retry = store__sqlite_ssf_out_retry,
+    .ssf_out_each = store__sqlite_ssf_out_each,
+    .up_endpoint_add = store__sqlite_up_endpoint_add,
+    .up_endpoint_get = store__sqlite_up_endpoint_get,
+    .up_endpoint_delete = store__sqlite_up_endpoint_delete,
+    .up_endpoint_count = store__sqlite_up_endpoint_count,
+    .up_endpoint_each = store__sqlite_up_endpoint_each,
+    .up_msg_add = store__sqlite_up_msg_add,
+    .up_msg_each = store__sqlite_up_msg_each,
+    .up_msg_ack = store__sqlite_up_msg_ack,
+    .up_msg_expire = store__sqlite_up_msg_expire,
 };

@@ -171,6 +171,33 @@ int store__sqlite_sub_delete_session(struct store *st, const char *channel, cons
                       channel, tenant, user, session);
 }
 
+int store__sqlite_sub_rebind(struct store *st, const struct store_sub *s)
+{
+    sqlite3 *db = store__sqlite_db(st);
+    sqlite3_stmt *q = NULL;
+    int rc = -1;
+
+    if (sqlite3_prepare_v2(
+            db,
+            "UPDATE push_sub SET stream = ?2, user = ?3, session = ?4, identity = ?5, "
+            "expires_at = ?6, tenant = ?7 WHERE id = ?1",
+            -1, &q, NULL) != SQLITE_OK)
+        goto out;
+    sqlite3_bind_int64(q, 1, s->id);
+    bind_text(q, 2, s->stream);
+    bind_text(q, 3, s->user ? s->user : "");
+    bind_text(q, 4, s->session ? s->session : "");
+    bind_text(q, 5, s->identity ? s->identity : "{}");
+    sqlite3_bind_int64(q, 6, s->expires_at);
+    bind_text(q, 7, s->tenant);
+    if (sqlite3_step(q) != SQLITE_DONE)
+        goto out;
+    rc = sqlite3_changes(db) == 1 ? 0 : -1;
+out:
+    sqlite3_finalize(q);
+    return rc;
+}
+
 int store__sqlite_sub_delete_vapid(struct store *st, const char *channel, const char *keep)
 {
     return run_delete(st,
@@ -240,8 +267,11 @@ int store__sqlite_msg_add(struct store *st, struct store_msg *msgs, size_t n)
     if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
         return -1;
     if (sqlite3_prepare_v2(db,
+                           /* a subscription removed meanwhile (by another process) gets
+                            * nothing, without failing the others' rows */
                            "INSERT INTO push_outbox (sub_id, event_id, body, created_ms, "
-                           "expires_ms, due_ms, attempts) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
+                           "expires_ms, due_ms, attempts) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7 "
+                           "WHERE EXISTS (SELECT 1 FROM push_sub WHERE id = ?1) "
                            "ON CONFLICT (sub_id, event_id) DO NOTHING",
                            -1, &q, NULL) != SQLITE_OK)
         goto out;

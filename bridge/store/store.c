@@ -90,3 +90,13 @@ void store_ssf_stream_clear(struct store_ssf_stream *s)
     free(s->reason);
     memset(s, 0, sizeof(*s));
 }
+
+void store_ssf_out_clear(struct store_ssf_out *o)
+{
+    if (o == NULL)
+        return;
+    free(o->stream_id);
+    free(o->jti);
+    free(o->claims);
+    memset(o, 0, sizeof(*o));
+}

@@ -64,6 +64,42 @@ struct store_ssf_stream {
     int64_t updated_at; /* seconds */
 };
 
+/*
+ * A SET waiting in the SSF transmitter's outbox for one stream (RFC 8935 push or RFC 8936
+ * poll): its claims (JSON text, signed when sent) until delivered, acknowledged or given up.
+ * Same ownership as store_sub.
+ */
+struct store_ssf_out {
+    int64_t id; /* increasing: the order of the stream's SETs */
+    char *stream_id;
+    char *jti; /* unique per stream */
+    char *claims;
+    int64_t created_ms;
+    int64_t due_ms; /* next push attempt */
+    int attempts;
+};
+
+/*
+ * A UnifiedPush endpoint this bridge provides (UnifiedPush SERV 1.0.1, the push provider's
+ * side): the opaque id in its URL and the user it belongs to (tenant and owner key,
+ * core/access.h). Fixed-size fields: nothing to free.
+ */
+struct store_up_endpoint {
+    char id[48];
+    char tenant[132];
+    char owner[48];
+    int64_t created_at; /* seconds */
+};
+
+/* A message waiting for an endpoint's distributor; borrowed for the visit that shows it. */
+struct store_up_msg {
+    int64_t id; /* increasing: the order of arrival over all endpoints */
+    const char *endpoint;
+    const unsigned char *body; /* exactly the bytes the application server sent */
+    size_t body_len;
+    int64_t created_ms;
+};
+
 /* Engine operations; a store is a vtable plus the engine's own state. */
 struct store_ops {
     const char *scheme; /* "sqlite" */
@@ -86,6 +122,9 @@ struct store_ops {
     int (*sub_delete_session)(struct store *st, const char *channel, const char *tenant,
                               const char *user, const char *session);
     int (*sub_delete_vapid)(struct store *st, const char *channel, const char *keep);
+    /* Give subscription s->id a new owner (tenant, stream, user, session, identity,
+     * expires_at), keeping its id and pending messages. 0, or -1 (also when it is gone). */
+    int (*sub_rebind)(struct store *st, const struct store_sub *s);
     int (*sub_count_user)(struct store *st, const char *channel, const char *tenant,
                           const char *user);
     /* Visit every subscription of channel (borrowed for the call); 0 or -1. */
@@ -119,6 +158,39 @@ struct store_ops {
     int (*ssf_verify_add)(struct store *st, const char *stream_id, const char *state,
                           int64_t requested_ms);
     int (*ssf_verify_count)(struct store *st, const char *stream_id);
+    /* Is subject (canonical JSON) one of the stream's? 1, 0, or -1. */
+    int (*ssf_subject_has)(struct store *st, const char *stream_id, const char *subject);
+    /* The SET outbox. add: in one transaction, ids set; a duplicate (stream, jti) keeps the
+     * first and gets id 0; 0 or -1 (then none was added). delete_jti: 1, 0 absent, -1. */
+    int (*ssf_out_add)(struct store *st, struct store_ssf_out *rows, size_t n);
+    int (*ssf_out_delete)(struct store *st, int64_t id);
+    int (*ssf_out_delete_jti)(struct store *st, const char *stream_id, const char *jti);
+    int (*ssf_out_retry)(struct store *st, int64_t id, int attempts, int64_t due_ms);
+    /* Visit every pending SET, oldest first (borrowed for the call); 0 or -1. */
+    int (*ssf_out_each)(struct store *st, int (*visit)(void *ctx, const struct store_ssf_out *o),
+                        void *ctx);
+    /* UnifiedPush provider endpoints. add: 0, 1 when the id is taken, -1 error. get: 1 and
+     * *out, 0 absent, -1. delete: the caller's own endpoint id, with its messages; the number
+     * deleted (0 or 1) or -1. each: tenant and owner's endpoints, oldest first; 0 or -1. */
+    int (*up_endpoint_add)(struct store *st, const struct store_up_endpoint *e);
+    int (*up_endpoint_get)(struct store *st, const char *id, struct store_up_endpoint *out);
+    int (*up_endpoint_delete)(struct store *st, const char *tenant, const char *owner,
+                              const char *id);
+    int (*up_endpoint_count)(struct store *st, const char *tenant, const char *owner);
+    int (*up_endpoint_each)(struct store *st, const char *tenant, const char *owner,
+                            int (*visit)(void *ctx, const struct store_up_endpoint *e), void *ctx);
+    /* Keep a message of len bytes (copied) for endpoint; 0 and *id set, or -1. */
+    int (*up_msg_add)(struct store *st, const char *endpoint, const void *body, size_t len,
+                      int64_t created_ms, int64_t *id);
+    /* Visit up to limit messages of tenant and owner's endpoints with an id above after,
+     * oldest first: the number visited, or -1. A visit returning non-zero stops early. */
+    int (*up_msg_each)(struct store *st, const char *tenant, const char *owner, int64_t after,
+                       size_t limit, int (*visit)(void *ctx, const struct store_up_msg *m),
+                       void *ctx);
+    /* Delete tenant and owner's messages with id <= up_to (received), or every message made
+     * before before_ms (too old): the number deleted, or -1. */
+    int (*up_msg_ack)(struct store *st, const char *tenant, const char *owner, int64_t up_to);
+    int (*up_msg_expire)(struct store *st, int64_t before_ms);
 };
 
 struct store {
@@ -137,6 +209,7 @@ void store_close(struct store *st);
 void store_sub_clear(struct store_sub *s);
 void store_msg_clear(struct store_msg *m);
 void store_ssf_stream_clear(struct store_ssf_stream *s);
+void store_ssf_out_clear(struct store_ssf_out *o);
 
 /* The newest schema version this build knows. */
 int store_schema_latest(void);

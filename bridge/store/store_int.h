@@ -22,6 +22,7 @@ int store__sqlite_sub_delete(struct store *st, const char *channel, int64_t id,
                              const char *endpoint);
 int store__sqlite_sub_delete_session(struct store *st, const char *channel, const char *tenant,
                                      const char *user, const char *session);
+int store__sqlite_sub_rebind(struct store *st, const struct store_sub *s);
 int store__sqlite_sub_delete_vapid(struct store *st, const char *channel, const char *keep);
 int store__sqlite_sub_count_user(struct store *st, const char *channel, const char *tenant,
                                  const char *user);
@@ -49,5 +50,32 @@ int store__sqlite_ssf_subject_count(struct store *st, const char *stream_id);
 int store__sqlite_ssf_verify_add(struct store *st, const char *stream_id, const char *state,
                                  int64_t requested_ms);
 int store__sqlite_ssf_verify_count(struct store *st, const char *stream_id);
+
+/* The SSF transmitter's SET outbox on SQLite (sqlite_ssf_out.c); see struct store_ops. */
+int store__sqlite_ssf_subject_has(struct store *st, const char *stream_id, const char *subject);
+int store__sqlite_ssf_out_add(struct store *st, struct store_ssf_out *rows, size_t n);
+int store__sqlite_ssf_out_delete(struct store *st, int64_t id);
+int store__sqlite_ssf_out_delete_jti(struct store *st, const char *stream_id, const char *jti);
+int store__sqlite_ssf_out_retry(struct store *st, int64_t id, int attempts, int64_t due_ms);
+int store__sqlite_ssf_out_each(struct store *st,
+                               int (*visit)(void *ctx, const struct store_ssf_out *o), void *ctx);
+
+/* UnifiedPush provider endpoints and messages on SQLite (sqlite_up.c); see struct store_ops. */
+int store__sqlite_up_endpoint_add(struct store *st, const struct store_up_endpoint *e);
+int store__sqlite_up_endpoint_get(struct store *st, const char *id, struct store_up_endpoint *out);
+int store__sqlite_up_endpoint_delete(struct store *st, const char *tenant, const char *owner,
+                                     const char *id);
+int store__sqlite_up_endpoint_count(struct store *st, const char *tenant, const char *owner);
+int store__sqlite_up_endpoint_each(struct store *st, const char *tenant, const char *owner,
+                                   int (*visit)(void *ctx, const struct store_up_endpoint *e),
+                                   void *ctx);
+int store__sqlite_up_msg_add(struct store *st, const char *endpoint, const void *body, size_t len,
+                             int64_t created_ms, int64_t *id);
+int store__sqlite_up_msg_each(struct store *st, const char *tenant, const char *owner,
+                              int64_t after, size_t limit,
+                              int (*visit)(void *ctx, const struct store_up_msg *m), void *ctx);
+int store__sqlite_up_msg_ack(struct store *st, const char *tenant, const char *owner,
+                             int64_t up_to);
+int store__sqlite_up_msg_expire(struct store *st, int64_t before_ms);
 
 #endif

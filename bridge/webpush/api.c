@@ -67,6 +67,10 @@ static int caller(struct conn *c, struct http_caller *who, int *replied)
     if (tok == NULL && !too_long)
         return http_reply_error(c, 401, "auth_required", "a bearer token is required");
     d = http_identify(c->b, c->wsi, NULL, who, msg, sizeof(msg));
+    /* a valid token that names no tenant is a service's */
+    if (d == HTTP_BAD_REQUEST)
+        return http_reply_error(c, 403, "forbidden",
+                                "push subscriptions belong to a tenant's users");
     if (d != HTTP_OK)
         return http_reply_error(c, http_denial_status(d), http_denial_code(d), msg);
     if (who->id == NULL) {
@@ -144,34 +148,25 @@ static int store_sub(struct conn *c, struct pending *p)
     struct store *st = wp->b->store;
     const struct mqp_identity *id = p->who.id;
     struct store_sub old = {0}, rec = {0};
+    struct wp_sub *prev;
     int rc, found;
 
     found = st->ops->sub_get(st, wp->channel, p->req.endpoint, &old);
     if (found < 0)
         goto store_error;
-    if (found == 1) {
-        if (!old.has_keys != !p->req.has_keys ||
-            (old.has_keys && (memcmp(old.p256dh, p->req.p256dh, sizeof(old.p256dh)) != 0 ||
-                              memcmp(old.auth, p->req.auth, sizeof(old.auth)) != 0))) {
-            rc =
-                http_reply_error(c, 409, "conflict", "this endpoint is subscribed with other keys");
-            goto out;
-        }
-        if (same_binding(&old, id) && strcmp(old.stream, p->ws->cfg->stream) == 0) {
-            rc = http_reply(c, 201, NULL, NULL, 0, NULL);
-            goto out;
-        }
-        /* The browser's subscription now belongs to this token's user and session. */
-        {
-            struct wp_sub *prev = wp_sub_find(wp, old.id);
-
-            if (prev)
-                wp_sub_remove(wp, prev, true);
-            else if (st->ops->sub_delete(st, wp->channel, old.id, NULL) < 0)
-                goto store_error;
-        }
+    if (found == 1 &&
+        (!old.has_keys != !p->req.has_keys ||
+         (old.has_keys && (memcmp(old.p256dh, p->req.p256dh, sizeof(old.p256dh)) != 0 ||
+                           memcmp(old.auth, p->req.auth, sizeof(old.auth)) != 0)))) {
+        rc = http_reply_error(c, 409, "conflict", "this endpoint is subscribed with other keys");
+        goto out;
     }
-    make_room(wp, id);
+    if (found == 1 && same_binding(&old, id) && strcmp(old.stream, p->ws->cfg->stream) == 0) {
+        rc = http_reply(c, 201, NULL, NULL, 0, NULL);
+        goto out;
+    }
+    if (found == 0)
+        make_room(wp, id);
     rec.channel = (char *)wp->channel;
     rec.endpoint = p->req.endpoint;
     memcpy(rec.p256dh, p->req.p256dh, sizeof(rec.p256dh));
@@ -190,6 +185,20 @@ static int store_sub(struct conn *c, struct pending *p)
     rec.created_at = (int64_t)time(NULL);
     if (rec.identity == NULL)
         goto store_error;
+    if (found == 1) {
+        /* The browser's subscription now belongs to this token's user and session: moved in
+         * place, so that what waits for it (a retry, a Retry-After) still goes. */
+        rec.id = old.id;
+        if (st->ops->sub_rebind(st, &rec) != 0)
+            goto store_error;
+        prev = wp_sub_find(wp, old.id);
+        if (prev)
+            wp_sub_remove(wp, prev, false);
+        if (wp_sub_add(wp, &rec) < 0)
+            goto store_error;
+        rc = http_reply(c, 201, NULL, NULL, 0, NULL);
+        goto out;
+    }
     rc = st->ops->sub_insert(st, &rec);
     if (rc == 1) { /* made by a concurrent request in between: the same subscription */
         rc = http_reply(c, 201, NULL, NULL, 0, NULL);

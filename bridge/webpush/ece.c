@@ -194,7 +194,7 @@ int webpush_ece_encrypt(const unsigned char *ua_public, const unsigned char *aut
 
     *out = NULL;
     *out_len = 0;
-    if (len + pad > WEBPUSH_MAX_PLAINTEXT)
+    if (len > WEBPUSH_MAX_PLAINTEXT || pad > WEBPUSH_MAX_PLAINTEXT - len) /* no wrap-around */
         return fail(err, errlen, "message too large for one push record");
     mine = ephemeral(fixed);
     if (mine == NULL)

@@ -15,12 +15,16 @@
 #include <curl/curl.h>
 #include <json-c/json.h>
 #include "b64url.h"
+#include "event.h"
 #include "net/curl_loop.h"
 #include "net/guard.h"
 #include "webpush/webpush_int.h"
 
 #define RESPONSE_KEEP 512 /* bytes of an error response kept for the log */
 #define RETRY_AFTER_MAX_S 3600
+/* Requests in flight to one push service (origin): a slow or silent one cannot take every
+ * slot of max_inflight from the others. */
+#define ORIGIN_INFLIGHT_MAX 32
 
 struct wp_job {
     uv_work_t work;
@@ -46,6 +50,7 @@ struct wp_job {
     CURL *easy;
     struct curl_slist *headers;
     struct guard_pin pin;
+    struct wp_origin *org; /* its origin's entry while it holds a slot there */
     char response[RESPONSE_KEEP + 1];
     size_t response_len;
 };
@@ -136,6 +141,16 @@ static struct wp_origin *origin_get(struct webpush *wp, const char *origin)
     return o;
 }
 
+/* The job gives back its sending slot (overall and its origin's). */
+static void slot_free(struct wp_job *j)
+{
+    j->wp->inflight--;
+    if (j->org) {
+        j->org->inflight--;
+        j->org = NULL;
+    }
+}
+
 static void job_free(struct wp_job *j)
 {
     if (j == NULL)
@@ -203,8 +218,12 @@ static int64_t backoff_ms(const struct webpush *wp, int attempts)
     return (int64_t)(d / 2 + (d / 2 + 1) * (r % 1024) / 1024);
 }
 
-static void log_reply(const struct wp_job *j, long status, const char *what)
+static void log_reply(struct wp_job *j, long status, const char *what)
 {
+    /* a push service's words go to the log, but not its control characters */
+    for (size_t i = 0; i < j->response_len; i++)
+        if ((unsigned char)j->response[i] < 0x20 || j->response[i] == 0x7f)
+            j->response[i] = ' ';
     fprintf(stderr, "mqpush-bridge: webpush: %s answered %ld for %s: %s%s%.*s\n", j->origin, status,
             j->msg->event_id, what, j->response_len ? ": " : "", (int)j->response_len, j->response);
 }
@@ -219,7 +238,7 @@ static void on_done(void *ud, CURL *easy, CURLcode result)
     int64_t now = wp_wall_ms();
     bool up = wp->kind == WP_UNIFIEDPUSH;
 
-    wp->inflight--;
+    slot_free(j);
     if (wp->closing || result == CURLE_ABORTED_BY_CALLBACK)
         goto out; /* still in the outbox: sent after a restart */
     org = origin_get(wp, j->origin);
@@ -355,8 +374,8 @@ static int start_transfer(struct wp_job *j)
     curl_easy_setopt(j->easy, CURLOPT_HTTPHEADER, j->headers);
     curl_easy_setopt(j->easy, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(j->easy, CURLOPT_WRITEDATA, j);
-    curl_easy_setopt(j->easy, CURLOPT_TIMEOUT_MS, 30000L);
-    curl_easy_setopt(j->easy, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+    curl_easy_setopt(j->easy, CURLOPT_TIMEOUT_MS, 15000L);
+    curl_easy_setopt(j->easy, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
     curl_easy_setopt(j->easy, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
     curl_easy_setopt(j->easy, CURLOPT_USERAGENT, "mqpush-bridge");
     return curl_loop_add(wp->b->curl, j->easy, on_done, j);
@@ -382,21 +401,21 @@ static void after_encrypt(uv_work_t *w, int status)
     struct webpush *wp = j->wp;
 
     if (wp->closing || status != 0) {
-        wp->inflight--;
+        slot_free(j);
         job_free(j);
         return;
     }
     if (j->rc != 0) {
         fprintf(stderr, "mqpush-bridge: webpush: cannot encrypt or sign %s: %s\n", j->msg->event_id,
                 j->err);
-        wp->inflight--;
+        slot_free(j);
         finish(wp, j, METRICS_PUSH_REJECTED);
         job_free(j);
         wp_pump(wp);
         return;
     }
     if (start_transfer(j) != 0) {
-        wp->inflight--;
+        slot_free(j);
         retry(wp, j, wp_wall_ms() + backoff_ms(wp, j->msg->attempts + 1));
         job_free(j);
         wp_pump(wp);
@@ -442,10 +461,37 @@ static void make_topic(const struct wp_stream *ws, const struct wp_msg *m, char 
 
 /* The event, or when it does not fit its compact form {id, stream, namespace, name}: a push
  * message is never cut. */
+char *wp_compact(const char *body, size_t len, const char *stream, size_t *out_len)
+{
+    static const char *const keep[] = {"id", "namespace", "name"};
+    json_tokener *tok = json_tokener_new_ex(MQP_EVENT_MAX_DEPTH);
+    json_object *doc = tok ? json_tokener_parse_ex(tok, body, (int)len) : NULL,
+                *o = json_object_new_object(), *v;
+    char *text = NULL;
+
+    /* string members only: the compact form must stay small whatever the event holds */
+    for (size_t i = 0; doc && o && i < 3; i++)
+        if (json_object_object_get_ex(doc, keep[i], &v) &&
+            json_object_is_type(v, json_type_string) && json_object_get_string_len(v) <= 256)
+            json_object_object_add(o, keep[i], json_object_get(v));
+    if (o) {
+        json_object_object_add(o, "stream", json_object_new_string(stream));
+        text = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+    }
+    json_object_put(doc);
+    json_object_put(o);
+    json_tokener_free(tok);
+    if (text)
+        *out_len = strlen(text);
+    return text;
+}
+
+/* The event, or when it does not fit its compact form {id, stream, namespace, name}: a push
+ * message is never cut. 0, -1 out of memory, -2 not even the compact form fits. */
 static int make_plain(struct wp_job *j, const struct wp_stream *ws)
 {
     /* UnifiedPush SERV 1.0.1: a message is 1 to 4000 bytes; encrypted, what one record holds */
-    size_t max = j->encrypted ? WEBPUSH_MAX_PLAINTEXT : 4000,
+    size_t max = j->encrypted ? WEBPUSH_MAX_PLAINTEXT : WP_PLAIN_MAX,
            pad = j->encrypted ? j->wp->set->padding : 0;
     const struct wp_msg *m = j->msg;
 
@@ -456,22 +502,14 @@ static int make_plain(struct wp_job *j, const struct wp_stream *ws)
         memcpy(j->plain, m->body, m->len);
         j->plain_len = m->len;
     } else {
-        json_object *doc = json_tokener_parse(m->body), *o = json_object_new_object(), *v;
-        static const char *const keep[] = {"id", "namespace", "name"};
-
-        for (size_t i = 0; doc && o && i < 3; i++)
-            if (json_object_object_get_ex(doc, keep[i], &v))
-                json_object_object_add(o, keep[i], json_object_get(v));
-        if (o)
-            json_object_object_add(o, "stream", json_object_new_string(ws->cfg->stream));
-        j->plain = o ? strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN)) : NULL;
-        json_object_put(doc);
-        json_object_put(o);
+        j->plain = wp_compact(m->body, m->len, ws->cfg->stream, &j->plain_len);
         if (j->plain == NULL)
             return -1;
-        j->plain_len = strlen(j->plain);
+        if (j->plain_len > max)
+            return -2;
     }
-    j->pad = j->plain_len + pad <= max ? pad : max - j->plain_len;
+    /* as much of the configured padding as the record holds (RFC 8291 4) */
+    j->pad = pad <= max - j->plain_len ? pad : max - j->plain_len;
     return 0;
 }
 
@@ -498,16 +536,31 @@ static void start(struct webpush *wp, struct wp_msg *m, struct wp_sub *s, int64_
     j->endpoint = strdup(s->endpoint);
     j->origin = strdup(s->origin);
     j->urgency = s->ws->cfg->urgency;
-    j->ttl_s = (unsigned)((j->msg->expires_ms - now) / 1000);
+    j->ttl_s = j->msg->expires_ms > now ? (unsigned)((j->msg->expires_ms - now) / 1000) : 0;
     make_topic(s->ws, j->msg, j->topic, sizeof(j->topic));
     j->now_s = now / 1000;
-    if (j->endpoint == NULL || j->origin == NULL || make_plain(j, s->ws) != 0)
+    if (j->endpoint == NULL || j->origin == NULL)
         goto fail;
+    switch (make_plain(j, s->ws)) {
+    case 0:
+        break;
+    case -2:
+        fprintf(stderr, "mqpush-bridge: %s: %s does not fit a push message, dropped\n", wp->channel,
+                j->msg->event_id);
+        finish(wp, j, METRICS_PUSH_REJECTED);
+        job_free(j);
+        return;
+    default:
+        goto fail;
+    }
     wp->inflight++;
+    j->org = origin_get(wp, s->origin);
+    if (j->org)
+        j->org->inflight++;
     if (!j->encrypted) {
         /* SERV 1.0.1: the event itself is the body, nothing to compute */
         if (start_transfer(j) != 0) {
-            wp->inflight--;
+            slot_free(j);
             goto fail;
         }
         return;
@@ -515,7 +568,7 @@ static void start(struct webpush *wp, struct wp_msg *m, struct wp_sub *s, int64_
     j->vapid = webpush_vapid_ref(wp->vapid);
     j->work.data = j;
     if (uv_queue_work(wp->b->loop, &j->work, work_encrypt, after_encrypt) != 0) {
-        wp->inflight--;
+        slot_free(j);
         goto fail;
     }
     return;
@@ -549,11 +602,19 @@ void wp_pump(struct webpush *wp)
             wp_msg_free(m);
             continue;
         }
-        if (now >= m->expires_ms) {
+        /* TTL 0 (RFC 8030 5.2: now or never) still gets its one attempt */
+        if (m->attempts > 0 && now >= m->expires_ms) {
             struct wp_job j = {.msg = m};
 
             finish(wp, &j, METRICS_PUSH_EXPIRED);
             wp_msg_free(m);
+            continue;
+        }
+        o = origin_get(wp, s->origin);
+        if (o && o->inflight >= ORIGIN_INFLIGHT_MAX) {
+            m->due_ms = now + 50; /* a slot there frees up when one of its requests ends */
+            if (wp_queue_push(wp, m) != 0)
+                wp_msg_free(m);
             continue;
         }
         o = origin_get(wp, wp_block_key(wp, s));

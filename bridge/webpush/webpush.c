@@ -12,6 +12,7 @@
 #include <json-c/json.h>
 #include "access.h"
 #include "broker/link.h"
+#include "event.h"
 #include "http/conn.h"
 #include "store/identity.h"
 #include "socketio/sio_stream.h"
@@ -293,42 +294,46 @@ static int by_rejected(const void *a, const void *b)
     return x->rejected < y->rejected ? 1 : x->rejected > y->rejected ? -1 : 0;
 }
 
-char *webpush_metrics_text(const struct bridge *b, size_t *len)
+/* Append channel wp's lines to text (cap bytes, *len used). */
+static void rejected_lines(const struct webpush *wp, char *text, size_t cap, size_t *len)
 {
-    static const char head[] =
-        "# HELP mqpush_bridge_webpush_rejected_total Requests a push service refused (4xx "
-        "other than 404, 410, 429), per origin.\n"
-        "# TYPE mqpush_bridge_webpush_rejected_total counter\n";
-    const struct webpush *wp = b->webpush;
-    struct wp_origin *o, *tmp, **all = NULL;
-    size_t n = 0, i, cap;
-    char *text;
+    struct wp_origin *o, *tmp, **all;
+    size_t n = 0, i;
 
-    *len = 0;
-    if (wp == NULL)
-        return strdup("");
-    all = calloc(HASH_COUNT(wp->origins) + 1, sizeof(*all));
-    if (all == NULL)
-        return NULL;
+    if (wp == NULL || (all = calloc(HASH_COUNT(wp->origins) + 1, sizeof(*all))) == NULL)
+        return;
     HASH_ITER(hh, wp->origins, o, tmp)
     {
         if (o->rejected)
             all[n++] = o;
     }
     qsort(all, n, sizeof(*all), by_rejected);
-    if (n > 100)
-        n = 100;
-    cap = sizeof(head) + n * 400;
-    text = malloc(cap);
-    if (text) {
-        *len = (size_t)snprintf(text, cap, "%s", head);
-        for (i = 0; i < n; i++) /* origins hold no quote or backslash (RFC 3986 hosts) */
-            *len += (size_t)snprintf(text + *len, cap - *len,
-                                     "mqpush_bridge_webpush_rejected_total{origin=\"%.300s\"} "
-                                     "%llu\n",
-                                     all[i]->origin, (unsigned long long)all[i]->rejected);
-    }
+    for (i = 0; i < n && i < 100 && *len < cap; i++) /* origins hold no quote or backslash */
+        *len +=
+            (size_t)snprintf(text + *len, cap - *len,
+                             "mqpush_bridge_push_rejected_total{channel=\"%s\",origin=\"%.300s\"} "
+                             "%llu\n",
+                             wp->channel, all[i]->origin, (unsigned long long)all[i]->rejected);
     free(all);
+}
+
+char *webpush_metrics_text(const struct bridge *b, size_t *len)
+{
+    static const char head[] =
+        "# HELP mqpush_bridge_push_rejected_total Requests a push service refused (4xx other "
+        "than 404, 410, 429), per channel and origin (the 100 with the most).\n"
+        "# TYPE mqpush_bridge_push_rejected_total counter\n";
+    size_t cap = sizeof(head) + 2 * 100 * 400;
+    char *text = malloc(cap);
+
+    *len = 0;
+    if (text == NULL)
+        return NULL;
+    *len = (size_t)snprintf(text, cap, "%s", head);
+    rejected_lines(b->webpush, text, cap, len);
+    rejected_lines(b->unifiedpush, text, cap, len);
+    if (*len >= cap)
+        *len = cap - 1;
     return text;
 }
 
@@ -350,7 +355,8 @@ static int split_topic(const char *topic, char *tenant, char *stream, char *ns, 
 
 static json_object *parse_json(const void *text, size_t len)
 {
-    json_tokener *tok = json_tokener_new();
+    /* as deep as the plugin lets events be */
+    json_tokener *tok = json_tokener_new_ex(MQP_EVENT_MAX_DEPTH);
     json_object *o = tok ? json_tokener_parse_ex(tok, text, (int)len) : NULL;
 
     if (o && json_tokener_get_parse_end(tok) != len) {
@@ -396,6 +402,7 @@ static int on_message(struct webpush *wp, const char *topic, const void *payload
     struct store_msg *rows = NULL;
     struct wp_msg **msgs = NULL;
     struct wp_sub *s;
+    char *compact = NULL;
     size_t n = 0, i;
     int64_t now_ms = wp_wall_ms(), now_s = now_ms / 1000;
 
@@ -413,6 +420,13 @@ static int on_message(struct webpush *wp, const char *topic, const void *payload
     if (event == NULL || !json_object_object_get_ex(event, "id", &idv) ||
         !json_object_is_type(idv, json_type_string) || json_object_get_string_len(idv) >= 48)
         goto out;
+    /* What cannot be sent whole is kept as it will be sent: the compact form, once for all. */
+    if (len > WP_PLAIN_MAX) {
+        compact = wp_compact(payload, len, stream, &len);
+        if (compact == NULL)
+            goto oom;
+        payload = compact;
+    }
     rows = calloc(ws->n_subs, sizeof(*rows));
     msgs = calloc(ws->n_subs, sizeof(*msgs));
     if (rows == NULL || msgs == NULL)
@@ -422,6 +436,12 @@ static int on_message(struct webpush *wp, const char *topic, const void *payload
 
         if (!sub_wants(wp, s, st, event, now_s))
             continue;
+        /* A bounded backlog (push services down for long): beyond it new events are not
+         * queued, and counted. */
+        if (wp->heap_len + wp->inflight + n >= WP_PENDING_MAX) {
+            b->metrics.push[wp->mch][METRICS_PUSH_DROPPED]++;
+            continue;
+        }
         m = calloc(1, sizeof(*m));
         if (m == NULL || (m->body = malloc(len + 1)) == NULL) {
             free(m);
@@ -444,8 +464,8 @@ static int on_message(struct webpush *wp, const char *topic, const void *payload
         msgs[n++] = m;
     }
     if (b->store->ops->msg_add(b->store, rows, n) != 0) {
-        log_msg("cannot write event %s to the outbox: not sent by Web Push%s",
-                json_object_get_string(idv), "");
+        log_msg("cannot write event %s to the outbox: not sent by %s", json_object_get_string(idv),
+                wp->channel);
         goto out;
     }
     for (i = 0; i < n; i++) {
@@ -464,6 +484,7 @@ out:
         wp_msg_free(msgs[i]);
     free(msgs);
     free(rows);
+    free(compact);
     json_object_put(event);
     return 0;
 }
@@ -640,6 +661,11 @@ static void free_channel(struct webpush *wp)
     webpush_vapid_free(wp->vapid);
     EVP_PKEY_free(wp->key);
     free(wp);
+}
+
+bool webpush_busy(const struct bridge *b)
+{
+    return (b->webpush && b->webpush->inflight) || (b->unifiedpush && b->unifiedpush->inflight);
 }
 
 void webpush_free(struct bridge *b)

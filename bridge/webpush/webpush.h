@@ -25,6 +25,8 @@ int webpush_on_message(struct bridge *b, const char *topic, const void *payload,
 
 /* Stop sending (before curl_loop_close(): transfers aborted then are kept for a restart). */
 void webpush_close(struct bridge *b);
+/* Work of the channels still on the thread pool or in curl (their callbacks are to come). */
+bool webpush_busy(const struct bridge *b);
 /* After the loop has ended. Accepts b->webpush NULL. */
 void webpush_free(struct bridge *b);
 

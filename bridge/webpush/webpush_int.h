@@ -64,6 +64,7 @@ struct wp_origin {
     int64_t blocked_until_ms; /* 429/503 Retry-After, or backoff */
     unsigned backoff_ms;
     uint64_t rejected; /* 4xx answers other than 404/410/429: our requests it refused */
+    unsigned inflight; /* requests to it in flight */
     UT_hash_handle hh;
 };
 
@@ -110,6 +111,17 @@ struct wp_stream *wp_stream_find(struct webpush *wp, const char *tenant, const c
 struct wp_stream *wp_stream_default(struct webpush *wp, const char *tenant);
 /* Replace the VAPID key: a new one in the store, every subscription of the old gone. */
 int wp_rotate(struct webpush *wp, char *err, size_t errlen);
+
+/* The largest body any form sends (UnifiedPush SERV 1.0.1: 4000 bytes); a Web Push record
+ * holds WEBPUSH_MAX_PLAINTEXT. */
+#define WP_PLAIN_MAX 4000
+
+/* Messages a channel holds in memory (and the outbox) at most. */
+#define WP_PENDING_MAX 200000
+
+/* The compact form of an event, {"id", "namespace", "name", "stream"} (string members only):
+ * text (caller frees) of *out_len bytes, or NULL when out of memory. */
+char *wp_compact(const char *body, size_t len, const char *stream, size_t *out_len);
 
 /* sender.c: the queue. */
 int wp_queue_push(struct webpush *wp, struct wp_msg *m);

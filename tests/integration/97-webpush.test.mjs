@@ -25,6 +25,7 @@ const WEBPUSH = {
     streams: [
         { tenant: 't', stream: 'alerts', default: true, urgency: 'high', topic: 'payload.key' },
         { tenant: 't', stream: 'private', ttl_s: 60 },
+        { tenant: 't', stream: 'now', ttl_s: 0 },
     ],
 };
 
@@ -37,6 +38,7 @@ before(async () => {
                     stream('alerts', { subscriberRoles: ['reader'], events: [ev('app', 'alert')] }),
                     stream('private', { subscriberRoles: ['boss'], events: [ev('app', 'secret')] }),
                     stream('other', { publicSubscribe: true, events: [ev('app', 'alert')] }),
+                    stream('now', { subscriberRoles: ['reader'], events: [ev('app', 'ping')] }),
                 ],
             },
         },
@@ -128,6 +130,15 @@ describe('subscription API', () => {
         assert.equal((await subscribe(alice, subBody(ua, ps.endpoint('api-4'), { stream: 'other' }))).status, 400);
     });
 
+    test('a service token: 403; OPTIONS with a body length: 204', async () => {
+        const svc = await w.token('service', { sub: 'svc', roles: ['mqpush-bridge'], ttl: 600 });
+        const r = await subscribe(svc, subBody(userAgent(), ps.endpoint('svc')));
+        assert.equal(r.status, 403, r.body);
+        const o = await request(bridge.port, '/api/push/subscribe', { method: 'OPTIONS', headers: { 'content-length': 0 } });
+        assert.equal(o.status, 204);
+        assert.equal((await request(bridge.port, '/healthz')).status, 200);
+    });
+
     test('DELETE removes one of the caller\'s subscriptions, not another user\'s', async () => {
         const ua = userAgent();
         const e = ps.endpoint('api-5');
@@ -160,6 +171,17 @@ describe('delivery', () => {
         assert.equal(event.namespace, 'app');
         assert.equal(event.name, 'alert');
         assert.deepEqual(event.payload, { key: 'k1', text: 'hello' });
+    });
+
+    test('TTL 0: one attempt, with TTL: 0, and no retry', async () => {
+        const ua = userAgent();
+        assert.equal((await subscribe(alice, subBody(ua, ps.endpoint('now'), { stream: 'now' }))).status, 201);
+        ps.answer('/push/now', { status: 500 });
+        await pub.publish('app', 'ping', { payload: { key: 'n1' } });
+        await ps.until(() => ps.to('/push/now').length >= 1, 'the attempt');
+        assert.equal(ps.to('/push/now')[0].headers.ttl, '0');
+        await sleep(600);
+        assert.equal(ps.to('/push/now').length, 1, 'not retried: its TTL is over');
     });
 
     test('410 drops the subscription; nothing is sent to it again', async () => {

@@ -218,7 +218,7 @@ describe('the main bridge: answers of push services, sizes, VAPID, sessions', ()
         ps.answer('/push/bad', { status: 400, headers: { 'content-type': 'application/json' }, body: reason });
         const rejected = await pushTotal(main, 'rejected');
         const retried = await pushTotal(main, 'retried');
-        const perOrigin = `mqpush_bridge_webpush_rejected_total{origin="${ps.origin}"}`;
+        const perOrigin = `mqpush_bridge_push_rejected_total{channel="webpush",origin="${ps.origin}"}`;
         const originBefore = (await main.metrics())[perOrigin] ?? 0;
         const from = main.mark();
         await send('bad-1');

@@ -104,6 +104,14 @@ static void test_refusals(void **state)
     assert_int_equal(webpush_ece_encrypt(ua, auth, big, sizeof(big) - 10, 10, NULL, &out, &len, err,
                                          sizeof(err)),
                      -1);
+    /* sizes whose sum wraps around are refused, not taken for a small message */
+    assert_int_equal(webpush_ece_encrypt(ua, auth, big, 10, SIZE_MAX - 5, NULL, &out, &len, err,
+                                         sizeof(err)),
+                     -1);
+    assert_int_equal(webpush_ece_encrypt(ua, auth, big, sizeof(big), SIZE_MAX - sizeof(big) + 3993,
+                                         NULL, &out, &len, err, sizeof(err)),
+                     -1);
+    assert_null(out);
     assert_int_equal(
         webpush_ece_encrypt(ua, auth, big, sizeof(big) - 1, 0, NULL, &out, &len, err, sizeof(err)),
         0);
