@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
+#include "claims.h"
 #include "jwt.h"
 
 #define TOKEN_DEFAULT_MAX_BYTES (8 * 1024)
@@ -81,39 +81,11 @@ static bool typ_accepted(const char *typ)
 
     if (typ == NULL)
         return true;
-    if (strncasecmp(typ, "application/", 12) == 0)
-        typ += 12;
     for (size_t i = 0; i < sizeof(accepted) / sizeof(accepted[0]); i++) {
-        if (strcasecmp(typ, accepted[i]) == 0)
+        if (mqp_jose_typ_is(typ, accepted[i]))
             return true;
     }
     return false;
-}
-
-/* NumericDate (RFC 7519 section 2): 0 and *out, 1 when absent, -1 when not a number. */
-static int numeric_date(json_object *claims, const char *name, int64_t *out)
-{
-    json_object *v;
-    double d;
-
-    if (!json_object_object_get_ex(claims, name, &v))
-        return 1;
-    if (json_object_is_type(v, json_type_int)) {
-        /* json-c saturates integers beyond int64 at INT64_MIN/INT64_MAX. */
-        *out = json_object_get_int64(v);
-        return 0;
-    }
-    if (!json_object_is_type(v, json_type_double))
-        return -1;
-    /* Fractional seconds are allowed; clamp so the conversion stays defined. */
-    d = json_object_get_double(v);
-    if (d >= 9.2e18)
-        *out = INT64_MAX;
-    else if (d <= -9.2e18)
-        *out = INT64_MIN;
-    else
-        *out = (int64_t)d;
-    return 0;
 }
 
 static int64_t add_sat(int64_t a, int64_t b)
@@ -125,20 +97,6 @@ static int64_t add_sat(int64_t a, int64_t b)
     return a + b;
 }
 
-/* Optional string claim; -1 when present with another type. *out is borrowed. */
-static int string_claim(json_object *claims, const char *name, const char **out)
-{
-    json_object *v;
-
-    *out = NULL;
-    if (!json_object_object_get_ex(claims, name, &v))
-        return 0;
-    if (!json_object_is_type(v, json_type_string))
-        return -1;
-    *out = json_object_get_string(v);
-    return 0;
-}
-
 static enum mqp_token_status check_times(const struct mqp_config *cfg, json_object *claims,
                                          int64_t now, int64_t *exp, char *detail, size_t detail_len)
 {
@@ -146,7 +104,7 @@ static enum mqp_token_status check_times(const struct mqp_config *cfg, json_obje
     int64_t leeway = cfg->limits.leeway_seconds > 0 ? cfg->limits.leeway_seconds : 0, t;
     int rc;
 
-    rc = numeric_date(claims, "exp", exp);
+    rc = mqp_claim_numeric_date(claims, "exp", exp);
     if (rc < 0) {
         mqp_errmsg(detail, detail_len, "\"exp\" is not a number");
         return MQP_TOKEN_MALFORMED;
@@ -164,7 +122,7 @@ static enum mqp_token_status check_times(const struct mqp_config *cfg, json_obje
     }
     /* RFC 7519 sections 4.1.5 and 4.1.6: not before nbf, and not issued in the future. */
     for (size_t i = 0; i < sizeof(starts) / sizeof(starts[0]); i++) {
-        rc = numeric_date(claims, starts[i], &t);
+        rc = mqp_claim_numeric_date(claims, starts[i], &t);
         if (rc < 0) {
             mqp_errmsg(detail, detail_len, "\"%s\" is not a number", starts[i]);
             return MQP_TOKEN_MALFORMED;
@@ -293,8 +251,8 @@ static enum mqp_token_status build_identity(const struct mqp_tenant *tenant,
     const char *sub, *sid, *jti;
     bool oom = false;
 
-    if (string_claim(claims, "sub", &sub) != 0 || string_claim(claims, "sid", &sid) != 0 ||
-        string_claim(claims, "jti", &jti) != 0) {
+    if (mqp_claim_string(claims, "sub", &sub) != 0 || mqp_claim_string(claims, "sid", &sid) != 0 ||
+        mqp_claim_string(claims, "jti", &jti) != 0) {
         mqp_errmsg(detail, detail_len, "\"sub\", \"sid\" and \"jti\" must be strings");
         goto out;
     }
@@ -377,7 +335,7 @@ enum mqp_token_status mqp_token_verify(const struct mqp_config *cfg, const char 
         mqp_errmsg(detail, detail_len, "\"typ\" %.32s is not an access token", jwt.typ);
         goto out;
     }
-    if (string_claim(jwt.claims, "iss", &iss) != 0 || iss == NULL) {
+    if (mqp_claim_string(jwt.claims, "iss", &iss) != 0 || iss == NULL) {
         mqp_errmsg(detail, detail_len, "\"iss\" missing or not a string");
         goto out;
     }

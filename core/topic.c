@@ -2,9 +2,11 @@
  * The mqpush topic space, as views into the caller's string. These run on every ACL check and
  * every published event, so they neither allocate nor copy.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "topic.h"
+#include "stream.h"
 
 #define SHARE_PREFIX "$share/"
 
@@ -61,6 +63,21 @@ bool mqp_topic_parse_event(const char *topic, struct mqp_level *tenant, struct m
     if (name)
         *name = last;
     return true;
+}
+
+int mqp_topic_parse_stream(const char *topic, char *tenant, char *stream, char *ns, char *name)
+{
+    const char *s1 = strchr(topic, '/'), *s2 = s1 ? strchr(s1 + 1, '/') : NULL;
+    const char *colon = s2 ? strchr(s2 + 1, ':') : NULL;
+
+    if (colon == NULL || strchr(s2 + 1, '/') || s1 - topic > MQP_ID_MAX ||
+        s2 - s1 - 1 > MQP_ID_MAX || colon - s2 - 1 > MQP_ID_MAX || strlen(colon + 1) > MQP_ID_MAX)
+        return -1;
+    snprintf(tenant, MQP_ID_MAX + 1, "%.*s", (int)(s1 - topic), topic);
+    snprintf(stream, MQP_ID_MAX + 1, "%.*s", (int)(s2 - s1 - 1), s1 + 1);
+    snprintf(ns, MQP_ID_MAX + 1, "%.*s", (int)(colon - s2 - 1), s2 + 1);
+    snprintf(name, MQP_ID_MAX + 1, "%s", colon + 1);
+    return 0;
 }
 
 size_t mqp_topic_stream(char *buf, size_t cap, const char *tenant, const char *stream,

@@ -47,6 +47,13 @@ size_t mqp_topic_stream(char *buf, size_t cap, const char *tenant, const char *s
                         const char *ns, const char *name);
 
 /*
+ * The inverse: split a stream topic "<tenant>/<stream>/<namespace>:<name>" into its parts,
+ * each copied NUL-terminated into a buffer of MQP_ID_MAX + 1 bytes. Returns 0, or -1 when topic
+ * has another shape or a part is longer than MQP_ID_MAX.
+ */
+int mqp_topic_parse_stream(const char *topic, char *tenant, char *stream, char *ns, char *name);
+
+/*
  * For a subscription filter: skip a leading "$share/<group>/" (MQTT v5 section 4.8.2).
  * Returns a pointer into filter; NULL when the $share form is malformed.
  */

@@ -17,6 +17,7 @@
 #include "ssf/delivery_int.h"
 #include "ssf/set_make.h"
 #include "ssf/transmitter_int.h"
+#include "topic.h"
 
 int64_t ssf__wall_ms(void)
 {
@@ -245,22 +246,6 @@ void ssf_delivery_stream_changed(struct bridge *b, const char *tenant, const cha
     ssf__push_pump(d);
 }
 
-/* "<tenant>/<stream>/<namespace>:<name>" into its parts (each at most MQP_ID_MAX). */
-static int split_topic(const char *topic, char *tenant, char *stream, char *ns, char *name)
-{
-    const char *s1 = strchr(topic, '/'), *s2 = s1 ? strchr(s1 + 1, '/') : NULL;
-    const char *colon = s2 ? strchr(s2 + 1, ':') : NULL;
-
-    if (colon == NULL || strchr(s2 + 1, '/') || s1 - topic > MQP_ID_MAX ||
-        s2 - s1 - 1 > MQP_ID_MAX || colon - s2 - 1 > MQP_ID_MAX || strlen(colon + 1) > MQP_ID_MAX)
-        return -1;
-    snprintf(tenant, MQP_ID_MAX + 1, "%.*s", (int)(s1 - topic), topic);
-    snprintf(stream, MQP_ID_MAX + 1, "%.*s", (int)(s2 - s1 - 1), s1 + 1);
-    snprintf(ns, MQP_ID_MAX + 1, "%.*s", (int)(colon - s2 - 1), s2 + 1);
-    snprintf(name, MQP_ID_MAX + 1, "%s", colon + 1);
-    return 0;
-}
-
 static bool has_string(json_object *arr, const char *s)
 {
     for (size_t i = 0;
@@ -411,7 +396,7 @@ int ssf_delivery_on_message(struct bridge *b, const char *topic, const void *pay
     json_object *doc = NULL, *v, *canonical = NULL;
     int found = 0;
 
-    if (d == NULL || d->closing || split_topic(topic, tenant, stream, ns, name) != 0 ||
+    if (d == NULL || d->closing || mqp_topic_parse_stream(topic, tenant, stream, ns, name) != 0 ||
         (cs = tx_stream(b, tenant, stream)) == NULL)
         return 1;
     if (len == 0 || len > (size_t)INT32_MAX || (doc = parse_json(payload, len)) == NULL ||

@@ -120,6 +120,21 @@ int store__sqlite_schema_latest(void)
     return N_MIGRATIONS;
 }
 
+char *store__col_text(sqlite3_stmt *q, int i)
+{
+    const unsigned char *t = sqlite3_column_text(q, i);
+
+    return t ? strdup((const char *)t) : NULL;
+}
+
+void store__bind_text(sqlite3_stmt *q, int i, const char *v)
+{
+    if (v)
+        sqlite3_bind_text(q, i, v, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(q, i);
+}
+
 sqlite3 *store__sqlite_db(struct store *st)
 {
     return ((struct sqlite_store *)st)->db;

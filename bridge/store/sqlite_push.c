@@ -9,21 +9,6 @@
 
 #include "store_int.h"
 
-static char *col_text(sqlite3_stmt *q, int i)
-{
-    const unsigned char *t = sqlite3_column_text(q, i);
-
-    return t ? strdup((const char *)t) : NULL;
-}
-
-static void bind_text(sqlite3_stmt *q, int i, const char *v)
-{
-    if (v)
-        sqlite3_bind_text(q, i, v, -1, SQLITE_STATIC);
-    else
-        sqlite3_bind_null(q, i);
-}
-
 #define SUB_COLUMNS                                                                                \
     "id, channel, endpoint, p256dh, auth, vapid_key, tenant, stream, user, session, identity, "    \
     "expires_at, created_at"
@@ -35,20 +20,20 @@ static int read_sub(sqlite3_stmt *q, struct store_sub *out)
 
     memset(out, 0, sizeof(*out));
     out->id = sqlite3_column_int64(q, 0);
-    out->channel = col_text(q, 1);
-    out->endpoint = col_text(q, 2);
+    out->channel = store__col_text(q, 1);
+    out->endpoint = store__col_text(q, 2);
     if (k && a && sqlite3_column_bytes(q, 3) == (int)sizeof(out->p256dh) &&
         sqlite3_column_bytes(q, 4) == (int)sizeof(out->auth)) {
         memcpy(out->p256dh, k, sizeof(out->p256dh));
         memcpy(out->auth, a, sizeof(out->auth));
         out->has_keys = 1;
     }
-    out->vapid_key = col_text(q, 5);
-    out->tenant = col_text(q, 6);
-    out->stream = col_text(q, 7);
-    out->user = col_text(q, 8);
-    out->session = col_text(q, 9);
-    out->identity = col_text(q, 10);
+    out->vapid_key = store__col_text(q, 5);
+    out->tenant = store__col_text(q, 6);
+    out->stream = store__col_text(q, 7);
+    out->user = store__col_text(q, 8);
+    out->session = store__col_text(q, 9);
+    out->identity = store__col_text(q, 10);
     out->expires_at = sqlite3_column_int64(q, 11);
     out->created_at = sqlite3_column_int64(q, 12);
     if (!out->channel || !out->endpoint || !out->tenant || !out->stream || !out->user ||
@@ -72,18 +57,18 @@ int store__sqlite_sub_insert(struct store *st, struct store_sub *s)
                            "ON CONFLICT (channel, endpoint) DO NOTHING",
                            -1, &q, NULL) != SQLITE_OK)
         goto out;
-    bind_text(q, 1, s->channel);
-    bind_text(q, 2, s->endpoint);
+    store__bind_text(q, 1, s->channel);
+    store__bind_text(q, 2, s->endpoint);
     if (s->has_keys) {
         sqlite3_bind_blob(q, 3, s->p256dh, (int)sizeof(s->p256dh), SQLITE_STATIC);
         sqlite3_bind_blob(q, 4, s->auth, (int)sizeof(s->auth), SQLITE_STATIC);
     }
-    bind_text(q, 5, s->vapid_key);
-    bind_text(q, 6, s->tenant);
-    bind_text(q, 7, s->stream);
-    bind_text(q, 8, s->user ? s->user : "");
-    bind_text(q, 9, s->session ? s->session : "");
-    bind_text(q, 10, s->identity ? s->identity : "{}");
+    store__bind_text(q, 5, s->vapid_key);
+    store__bind_text(q, 6, s->tenant);
+    store__bind_text(q, 7, s->stream);
+    store__bind_text(q, 8, s->user ? s->user : "");
+    store__bind_text(q, 9, s->session ? s->session : "");
+    store__bind_text(q, 10, s->identity ? s->identity : "{}");
     sqlite3_bind_int64(q, 11, s->expires_at);
     sqlite3_bind_int64(q, 12, s->created_at);
     step = sqlite3_step(q);
@@ -112,8 +97,8 @@ int store__sqlite_sub_get(struct store *st, const char *channel, const char *end
                            "endpoint = ?2",
                            -1, &q, NULL) != SQLITE_OK)
         goto out;
-    bind_text(q, 1, channel);
-    bind_text(q, 2, endpoint);
+    store__bind_text(q, 1, channel);
+    store__bind_text(q, 2, endpoint);
     step = sqlite3_step(q);
     if (step == SQLITE_DONE)
         rc = 0;
@@ -134,10 +119,10 @@ static int run_delete(struct store *st, const char *sql, const char *a1, const c
 
     if (sqlite3_prepare_v2(db, sql, -1, &q, NULL) != SQLITE_OK)
         goto out;
-    bind_text(q, 1, a1);
-    bind_text(q, 2, a2);
-    bind_text(q, 3, a3);
-    bind_text(q, 4, a4);
+    store__bind_text(q, 1, a1);
+    store__bind_text(q, 2, a2);
+    store__bind_text(q, 3, a3);
+    store__bind_text(q, 4, a4);
     if (sqlite3_step(q) != SQLITE_DONE)
         goto out;
     rc = sqlite3_changes(db);
@@ -184,12 +169,12 @@ int store__sqlite_sub_rebind(struct store *st, const struct store_sub *s)
             -1, &q, NULL) != SQLITE_OK)
         goto out;
     sqlite3_bind_int64(q, 1, s->id);
-    bind_text(q, 2, s->stream);
-    bind_text(q, 3, s->user ? s->user : "");
-    bind_text(q, 4, s->session ? s->session : "");
-    bind_text(q, 5, s->identity ? s->identity : "{}");
+    store__bind_text(q, 2, s->stream);
+    store__bind_text(q, 3, s->user ? s->user : "");
+    store__bind_text(q, 4, s->session ? s->session : "");
+    store__bind_text(q, 5, s->identity ? s->identity : "{}");
     sqlite3_bind_int64(q, 6, s->expires_at);
-    bind_text(q, 7, s->tenant);
+    store__bind_text(q, 7, s->tenant);
     if (sqlite3_step(q) != SQLITE_DONE)
         goto out;
     rc = sqlite3_changes(db) == 1 ? 0 : -1;
@@ -217,9 +202,9 @@ int store__sqlite_sub_count_user(struct store *st, const char *channel, const ch
                            "AND user = ?3",
                            -1, &q, NULL) != SQLITE_OK)
         goto out;
-    bind_text(q, 1, channel);
-    bind_text(q, 2, tenant);
-    bind_text(q, 3, user);
+    store__bind_text(q, 1, channel);
+    store__bind_text(q, 2, tenant);
+    store__bind_text(q, 3, user);
     if (sqlite3_step(q) == SQLITE_ROW)
         rc = sqlite3_column_int(q, 0);
 out:
@@ -238,7 +223,7 @@ int store__sqlite_sub_each(struct store *st, const char *channel,
                            "SELECT " SUB_COLUMNS " FROM push_sub WHERE channel = ?1 ORDER BY id",
                            -1, &q, NULL) != SQLITE_OK)
         goto out;
-    bind_text(q, 1, channel);
+    store__bind_text(q, 1, channel);
     while ((step = sqlite3_step(q)) == SQLITE_ROW) {
         int v;
 
@@ -280,7 +265,7 @@ int store__sqlite_msg_add(struct store *st, struct store_msg *msgs, size_t n)
 
         sqlite3_reset(q);
         sqlite3_bind_int64(q, 1, m->sub_id);
-        bind_text(q, 2, m->event_id);
+        store__bind_text(q, 2, m->event_id);
         sqlite3_bind_blob(q, 3, m->body ? (const void *)m->body : "", (int)m->body_len,
                           SQLITE_STATIC);
         sqlite3_bind_int64(q, 4, m->created_ms);
@@ -345,7 +330,7 @@ int store__sqlite_msg_each(struct store *st, const char *channel,
                            "ON s.id = o.sub_id WHERE s.channel = ?1 ORDER BY o.id",
                            -1, &q, NULL) != SQLITE_OK)
         goto out;
-    bind_text(q, 1, channel);
+    store__bind_text(q, 1, channel);
     while ((step = sqlite3_step(q)) == SQLITE_ROW) {
         struct store_msg m = {
             .id = sqlite3_column_int64(q, 0),

@@ -10,33 +10,18 @@
 
 #include "store_int.h"
 
-static char *col_text(sqlite3_stmt *q, int i)
-{
-    const unsigned char *t = sqlite3_column_text(q, i);
-
-    return t ? strdup((const char *)t) : NULL;
-}
-
-static void bind_text(sqlite3_stmt *q, int i, const char *v)
-{
-    if (v)
-        sqlite3_bind_text(q, i, v, -1, SQLITE_STATIC);
-    else
-        sqlite3_bind_null(q, i);
-}
-
 #define STREAM_COLUMNS "id, tenant, aud, config, status, reason, created_at, updated_at"
 
 /* One row of STREAM_COLUMNS into out (owned strings). 0, or -1 when out of memory. */
 static int read_stream(sqlite3_stmt *q, struct store_ssf_stream *out)
 {
     memset(out, 0, sizeof(*out));
-    out->id = col_text(q, 0);
-    out->tenant = col_text(q, 1);
-    out->aud = col_text(q, 2);
-    out->config = col_text(q, 3);
-    out->status = col_text(q, 4);
-    out->reason = col_text(q, 5);
+    out->id = store__col_text(q, 0);
+    out->tenant = store__col_text(q, 1);
+    out->aud = store__col_text(q, 2);
+    out->config = store__col_text(q, 3);
+    out->status = store__col_text(q, 4);
+    out->reason = store__col_text(q, 5);
     out->created_at = sqlite3_column_int64(q, 6);
     out->updated_at = sqlite3_column_int64(q, 7);
     if (!out->id || !out->tenant || !out->aud || !out->config || !out->status ||
@@ -57,7 +42,7 @@ static int run(struct store *st, const char *sql, const char *const *args, size_
     if (sqlite3_prepare_v2(store__sqlite_db(st), sql, -1, &q, NULL) != SQLITE_OK)
         return -1;
     for (size_t i = 0; i < n; i++)
-        bind_text(q, (int)i + 1, args[i]);
+        store__bind_text(q, (int)i + 1, args[i]);
     step = sqlite3_step(q);
     if (keep && step == SQLITE_ROW) {
         *keep = q;
@@ -79,12 +64,12 @@ int store__sqlite_ssf_stream_put(struct store *st, const struct store_ssf_stream
                            "reason = ?6, updated_at = ?8 WHERE tenant = ?2",
                            -1, &q, NULL) != SQLITE_OK)
         goto out;
-    bind_text(q, 1, s->id);
-    bind_text(q, 2, s->tenant);
-    bind_text(q, 3, s->aud);
-    bind_text(q, 4, s->config);
-    bind_text(q, 5, s->status);
-    bind_text(q, 6, s->reason);
+    store__bind_text(q, 1, s->id);
+    store__bind_text(q, 2, s->tenant);
+    store__bind_text(q, 3, s->aud);
+    store__bind_text(q, 4, s->config);
+    store__bind_text(q, 5, s->status);
+    store__bind_text(q, 6, s->reason);
     sqlite3_bind_int64(q, 7, s->created_at);
     sqlite3_bind_int64(q, 8, s->updated_at);
     if (sqlite3_step(q) != SQLITE_DONE)
@@ -134,7 +119,7 @@ int store__sqlite_ssf_stream_each(struct store *st, const char *tenant,
                            "ORDER BY created_at, id",
                            -1, &q, NULL) != SQLITE_OK)
         goto out;
-    bind_text(q, 1, tenant);
+    store__bind_text(q, 1, tenant);
     while ((step = sqlite3_step(q)) == SQLITE_ROW) {
         int v;
 
@@ -166,8 +151,8 @@ int store__sqlite_ssf_subject_add(struct store *st, const char *stream_id, const
                            "DO UPDATE SET verified = ?3",
                            -1, &q, NULL) != SQLITE_OK)
         goto out;
-    bind_text(q, 1, stream_id);
-    bind_text(q, 2, subject);
+    store__bind_text(q, 1, stream_id);
+    store__bind_text(q, 2, subject);
     if (verified < 0)
         sqlite3_bind_null(q, 3);
     else
@@ -218,8 +203,8 @@ int store__sqlite_ssf_verify_add(struct store *st, const char *stream_id, const 
                            "VALUES (?1, ?2, ?3)",
                            -1, &q, NULL) != SQLITE_OK)
         goto out;
-    bind_text(q, 1, stream_id);
-    bind_text(q, 2, state);
+    store__bind_text(q, 1, stream_id);
+    store__bind_text(q, 2, state);
     sqlite3_bind_int64(q, 3, requested_ms);
     if (sqlite3_step(q) != SQLITE_DONE)
         goto out;

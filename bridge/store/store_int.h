@@ -13,6 +13,10 @@ struct sqlite_store {
 
 extern const struct store_ops store__sqlite_ops;
 sqlite3 *store__sqlite_db(struct store *st);
+/* Column i as a copy (caller frees), NULL when SQL NULL or out of memory. */
+char *store__col_text(sqlite3_stmt *q, int i);
+/* Bind v as text (borrowed until the statement runs), or NULL when v is NULL. */
+void store__bind_text(sqlite3_stmt *q, int i, const char *v);
 
 /* Push subscriptions and outbox on SQLite (sqlite_push.c); see struct store_ops. */
 int store__sqlite_sub_insert(struct store *st, struct store_sub *s);

@@ -83,27 +83,78 @@ static bool endpoint_form_ok(const char *e, char *err, size_t errlen)
     return true;
 }
 
+/* The body as a JSON object (caller releases), or NULL with a message in err. */
+static json_object *body_object(const char *body, size_t len, char *err, size_t errlen)
+{
+    json_object *doc;
+
+    if (body == NULL || len == 0) {
+        snprintf(err, errlen, "a JSON body is required");
+        return NULL;
+    }
+    /* RFC 8259 exactly: no comments, NaN or trailing text, UTF-8 only. */
+    doc = bridge_config__parse_json(body, len, err, errlen);
+    if (doc && !json_object_is_type(doc, json_type_object)) {
+        snprintf(err, errlen, "the body must be a JSON object");
+        json_object_put(doc);
+        return NULL;
+    }
+    return doc;
+}
+
+/* What both forms share once their members are found: the endpoint's form, the keys when
+ * with_keys (kp names them in messages: "subscription.keys"), the stream, the copies. */
+static int fill(struct webpush_sub_req *out, const char *endpoint, bool with_keys, const char *kp,
+                const char *p256dh, const char *auth, const char *vapid, const char *stream,
+                char *err, size_t errlen)
+{
+    char name[40];
+
+    if (endpoint == NULL) {
+        snprintf(err, errlen, "%sendpoint is required", strcmp(kp, "keys") ? "subscription." : "");
+        return -1;
+    }
+    if (!endpoint_form_ok(endpoint, err, errlen))
+        return -1;
+    if (with_keys) {
+        snprintf(name, sizeof(name), "%s.p256dh", kp);
+        if (decode_key(p256dh, out->p256dh, sizeof(out->p256dh), name, err, errlen) != 0)
+            return -1;
+        snprintf(name, sizeof(name), "%s.auth", kp);
+        if (decode_key(auth, out->auth, sizeof(out->auth), name, err, errlen) != 0)
+            return -1;
+        if (!webpush_ece_valid_key(out->p256dh, sizeof(out->p256dh))) {
+            snprintf(err, errlen, "%s.p256dh is not a P-256 point", kp);
+            return -1;
+        }
+        out->has_keys = true;
+    }
+    if (stream && (*stream == '\0' || strlen(stream) > 128)) {
+        snprintf(err, errlen, "stream must be a stream id");
+        return -1;
+    }
+    out->endpoint = strdup(endpoint);
+    out->vapid = vapid ? strdup(vapid) : NULL;
+    out->stream = stream ? strdup(stream) : NULL;
+    if (out->endpoint == NULL || (vapid && out->vapid == NULL) || (stream && out->stream == NULL)) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
 int webpush_sub_parse(const char *body, size_t len, bool need_keys, struct webpush_sub_req *out,
                       char *err, size_t errlen)
 {
-    json_object *doc = NULL, *sub = NULL, *keys = NULL;
+    json_object *doc, *sub = NULL, *keys = NULL;
     const char *endpoint, *p256dh, *auth, *vapid, *stream;
     bool bad = false;
     int rc = -1;
 
     memset(out, 0, sizeof(*out));
-    if (body == NULL || len == 0) {
-        snprintf(err, errlen, "a JSON body is required");
-        goto out;
-    }
-    /* RFC 8259 exactly: no comments, NaN or trailing text, UTF-8 only. */
-    doc = bridge_config__parse_json(body, len, err, errlen);
+    doc = body_object(body, len, err, errlen);
     if (doc == NULL)
         goto out;
-    if (!json_object_is_type(doc, json_type_object)) {
-        snprintf(err, errlen, "the body must be a JSON object");
-        goto out;
-    }
     if (json_object_object_get_ex(doc, "subscription", &sub) &&
         !json_object_is_type(sub, json_type_object)) {
         snprintf(err, errlen, "subscription must be an object");
@@ -125,37 +176,11 @@ int webpush_sub_parse(const char *body, size_t len, bool need_keys, struct webpu
         snprintf(err, errlen, "endpoint, keys, vapid and stream must be strings");
         goto out;
     }
-    if (endpoint == NULL) {
-        snprintf(err, errlen, "subscription.endpoint is required");
+    if (fill(out, endpoint, need_keys, "subscription.keys", p256dh, auth, vapid, stream, err,
+             errlen) != 0)
         goto out;
-    }
-    if (!endpoint_form_ok(endpoint, err, errlen))
-        goto out;
-    if (need_keys) {
-        if (decode_key(p256dh, out->p256dh, sizeof(out->p256dh), "subscription.keys.p256dh", err,
-                       errlen) != 0 ||
-            decode_key(auth, out->auth, sizeof(out->auth), "subscription.keys.auth", err, errlen) !=
-                0)
-            goto out;
-        if (!webpush_ece_valid_key(out->p256dh, sizeof(out->p256dh))) {
-            snprintf(err, errlen, "subscription.keys.p256dh is not a P-256 point");
-            goto out;
-        }
-        if (vapid == NULL || *vapid == '\0') {
-            snprintf(err, errlen, "vapid (the key the subscription was made with) is required");
-            goto out;
-        }
-        out->has_keys = true;
-    }
-    if (stream && (*stream == '\0' || strlen(stream) > 128)) {
-        snprintf(err, errlen, "stream must be a stream id");
-        goto out;
-    }
-    out->endpoint = strdup(endpoint);
-    out->vapid = vapid ? strdup(vapid) : NULL;
-    out->stream = stream ? strdup(stream) : NULL;
-    if (out->endpoint == NULL || (vapid && out->vapid == NULL) || (stream && out->stream == NULL)) {
-        snprintf(err, errlen, "out of memory");
+    if (need_keys && (vapid == NULL || *vapid == '\0')) {
+        snprintf(err, errlen, "vapid (the key the subscription was made with) is required");
         goto out;
     }
     rc = 0;
@@ -169,23 +194,15 @@ out:
 int webpush_reg_parse(const char *body, size_t len, bool post, struct webpush_sub_req *out,
                       char *err, size_t errlen)
 {
-    json_object *doc = NULL, *keys = NULL;
+    json_object *doc, *keys = NULL;
     const char *endpoint, *p256dh, *auth, *stream;
     bool bad = false;
     int rc = -1;
 
     memset(out, 0, sizeof(*out));
-    if (body == NULL || len == 0) {
-        snprintf(err, errlen, "a JSON body is required");
-        goto out;
-    }
-    doc = bridge_config__parse_json(body, len, err, errlen);
+    doc = body_object(body, len, err, errlen);
     if (doc == NULL)
         goto out;
-    if (!json_object_is_type(doc, json_type_object)) {
-        snprintf(err, errlen, "the body must be a JSON object");
-        goto out;
-    }
     if (json_object_object_get_ex(doc, "keys", &keys) &&
         !json_object_is_type(keys, json_type_object)) {
         snprintf(err, errlen, "keys must be an object");
@@ -199,32 +216,8 @@ int webpush_reg_parse(const char *body, size_t len, bool post, struct webpush_su
         snprintf(err, errlen, "endpoint, stream and keys must be strings");
         goto out;
     }
-    if (endpoint == NULL) {
-        snprintf(err, errlen, "endpoint is required");
+    if (fill(out, endpoint, post && keys, "keys", p256dh, auth, NULL, stream, err, errlen) != 0)
         goto out;
-    }
-    if (!endpoint_form_ok(endpoint, err, errlen))
-        goto out;
-    if (post && keys) {
-        if (decode_key(p256dh, out->p256dh, sizeof(out->p256dh), "keys.p256dh", err, errlen) != 0 ||
-            decode_key(auth, out->auth, sizeof(out->auth), "keys.auth", err, errlen) != 0)
-            goto out;
-        if (!webpush_ece_valid_key(out->p256dh, sizeof(out->p256dh))) {
-            snprintf(err, errlen, "keys.p256dh is not a P-256 point");
-            goto out;
-        }
-        out->has_keys = true;
-    }
-    if (stream && (*stream == '\0' || strlen(stream) > 128)) {
-        snprintf(err, errlen, "stream must be a stream id");
-        goto out;
-    }
-    out->endpoint = strdup(endpoint);
-    out->stream = stream ? strdup(stream) : NULL;
-    if (out->endpoint == NULL || (stream && out->stream == NULL)) {
-        snprintf(err, errlen, "out of memory");
-        goto out;
-    }
     rc = 0;
 out:
     if (rc != 0)

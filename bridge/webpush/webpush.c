@@ -18,6 +18,7 @@
 #include "socketio/sio_stream.h"
 #include "sse/session.h"
 #include "subscriber.h"
+#include "topic.h"
 #include "webpush/keys.h"
 #include "webpush/webpush_int.h"
 
@@ -337,22 +338,6 @@ char *webpush_metrics_text(const struct bridge *b, size_t *len)
     return text;
 }
 
-/* "<tenant>/<stream>/<namespace>:<name>" */
-static int split_topic(const char *topic, char *tenant, char *stream, char *ns, char *name)
-{
-    const char *s1 = strchr(topic, '/'), *s2 = s1 ? strchr(s1 + 1, '/') : NULL;
-    const char *colon = s2 ? strchr(s2 + 1, ':') : NULL;
-
-    if (colon == NULL || strchr(s2 + 1, '/') || s1 - topic > MQP_ID_MAX ||
-        s2 - s1 - 1 > MQP_ID_MAX || colon - s2 - 1 > MQP_ID_MAX || strlen(colon + 1) > MQP_ID_MAX)
-        return -1;
-    snprintf(tenant, MQP_ID_MAX + 1, "%.*s", (int)(s1 - topic), topic);
-    snprintf(stream, MQP_ID_MAX + 1, "%.*s", (int)(s2 - s1 - 1), s1 + 1);
-    snprintf(ns, MQP_ID_MAX + 1, "%.*s", (int)(colon - s2 - 1), s2 + 1);
-    snprintf(name, MQP_ID_MAX + 1, "%s", colon + 1);
-    return 0;
-}
-
 static json_object *parse_json(const void *text, size_t len)
 {
     /* as deep as the plugin lets events be */
@@ -406,7 +391,7 @@ static int on_message(struct webpush *wp, const char *topic, const void *payload
     size_t n = 0, i;
     int64_t now_ms = wp_wall_ms(), now_s = now_ms / 1000;
 
-    if (wp == NULL || wp->closing || split_topic(topic, tenant, stream, ns, name) != 0)
+    if (wp == NULL || wp->closing || mqp_topic_parse_stream(topic, tenant, stream, ns, name) != 0)
         return 1;
     ws = wp_stream_find(wp, tenant, stream);
     if (ws == NULL)

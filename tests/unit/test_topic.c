@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -211,6 +212,33 @@ static void test_level_helpers(void **state)
     assert_false(mqp_level_eq(NULL, "x"));
 }
 
+/* The inverse of mqp_topic_stream(), which the bridge's push channels read topics with. */
+static void test_parse_stream(void **state)
+{
+    char t[MQP_ID_MAX + 1], st[MQP_ID_MAX + 1], ns[MQP_ID_MAX + 1], n[MQP_ID_MAX + 1], buf[600],
+        longid[MQP_ID_MAX + 2];
+
+    (void)state;
+    assert_int_equal(mqp_topic_parse_stream("acme/orders/shop:ordered", t, st, ns, n), 0);
+    assert_string_equal(t, "acme");
+    assert_string_equal(st, "orders");
+    assert_string_equal(ns, "shop");
+    assert_string_equal(n, "ordered");
+    assert_int_equal(mqp_topic_parse_stream("acme/orders/shop", t, st, ns, n), -1);
+    assert_int_equal(mqp_topic_parse_stream("acme/orders/a/b:c", t, st, ns, n), -1);
+    assert_int_equal(mqp_topic_parse_stream("acme:x", t, st, ns, n), -1);
+    memset(longid, 'x', sizeof(longid) - 1);
+    longid[sizeof(longid) - 1] = '\0';
+    snprintf(buf, sizeof(buf), "%s/s/a:b", longid);
+    assert_int_equal(mqp_topic_parse_stream(buf, t, st, ns, n), -1);
+    snprintf(buf, sizeof(buf), "t/s/a:%s", longid);
+    assert_int_equal(mqp_topic_parse_stream(buf, t, st, ns, n), -1);
+    longid[MQP_ID_MAX] = '\0'; /* exactly MQP_ID_MAX fits */
+    snprintf(buf, sizeof(buf), "t/%s/a:b", longid);
+    assert_int_equal(mqp_topic_parse_stream(buf, t, st, ns, n), 0);
+    assert_string_equal(st, longid);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -219,6 +247,7 @@ int main(void)
         cmocka_unit_test(test_parse_event_rejects),   cmocka_unit_test(test_stream_topic),
         cmocka_unit_test(test_stream_topic_overflow), cmocka_unit_test(test_strip_share),
         cmocka_unit_test(test_strip_share_malformed), cmocka_unit_test(test_level_helpers),
+        cmocka_unit_test(test_parse_stream),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
