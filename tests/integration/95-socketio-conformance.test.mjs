@@ -600,11 +600,13 @@ describe('socket.io-client 4.8.1', () => {
     test('"/custom" gets its auth back; an unknown namespace is a connect_error', async () => {
         const c = sio(srv, '/custom', { auth: { token: 'abc' } });
         const bad = sio(srv, '/nope');
+        // listen for the refusal now: it may come before /custom is connected
+        const badRefused = refused(bad);
         try {
             await connected(c);
             await until(() => c.got.find((g) => g.event === 'auth'), 'the auth event on /custom');
             assert.deepEqual(c.got.find((g) => g.event === 'auth').data, { token: 'abc' });
-            const err = await refused(bad);
+            const err = await badRefused;
             assert.equal(err.message, 'Invalid namespace');
         } finally {
             closeSocket(c);
