@@ -253,6 +253,15 @@ enum http_denial http_decide(struct bridge *b, const char *token, const char *te
     return check_stream(stream_id, who, stream, msg, msglen);
 }
 
+enum http_denial http_decide_caller(struct bridge *b, const char *token, const char *tenant,
+                                    struct http_caller *who, char *msg, size_t msglen)
+{
+    int tl = (int)strlen(tenant);
+
+    return identify(b, token, false, tenant, tl > MQP_ID_MAX ? -2 : (tl == 0 ? -1 : tl), who, msg,
+                    msglen);
+}
+
 void http_caller_clear(struct http_caller *who)
 {
     mqp_identity_free(who->id);

@@ -68,6 +68,11 @@ enum http_denial http_decide(struct bridge *b, const char *token, const char *te
                              const char *stream_id, struct http_caller *who,
                              const struct mqp_stream **stream, char *msg, size_t msglen);
 
+/* http_decide() without a stream: who the token's holder is, for a resource that is not a
+ * stream (socket.io's UnifiedPush distributor sockets). */
+enum http_denial http_decide_caller(struct bridge *b, const char *token, const char *tenant,
+                                    struct http_caller *who, char *msg, size_t msglen);
+
 void http_caller_clear(struct http_caller *who);
 
 /* Status code and "error" code of a denial. */

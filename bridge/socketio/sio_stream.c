@@ -12,6 +12,7 @@
 #include "criteria.h"
 #include "http/request.h"
 #include "socketio/sio_server.h"
+#include "socketio/sio_up.h"
 #include "subscriber.h"
 #include "webpush/webpush.h"
 
@@ -22,17 +23,19 @@
 struct handshake {
     char *token; /* Authorization: Bearer, else ?token= */
     bool token_too_long;
-    char *stream;   /* ?stream= */
-    char *criteria; /* ?criteria= (JSON text) */
+    char *stream;     /* ?stream= */
+    char *criteria;   /* ?criteria= (JSON text) */
+    bool unifiedpush; /* ?unifiedpush=1 */
 };
 
-/* One socket reading one stream. */
+/* One socket reading one stream, or a UnifiedPush distributor's messages (up). */
 struct sub {
     struct sio_stream *owner;
     struct sio_socket *sk;
     struct hub_consumer *hc;
     struct mqp_identity *id; /* NULL: anonymous */
     struct mqp_criteria *criteria;
+    struct sio_up *up; /* a distributor's socket: no stream, no hub consumer */
     char *tenant, *stream;
     struct mqp_stream_ref model; /* the stream in b->streams, for its subscriber criteria */
     int64_t exp;
@@ -58,6 +61,7 @@ struct sio_stream {
     struct sio_server *srv;
     struct sub *subs;
     struct sub *kills;
+    struct sio_up_set *ups; /* NULL when the UnifiedPush provider is not enabled */
     struct recovery *recoveries;
     size_t n_recoveries;
     uv_timer_t tick;
@@ -94,9 +98,12 @@ static int on_handshake(void *ud, struct lws *wsi, void **conn_app)
 {
     struct sio_stream *g = ud;
     struct handshake *h = calloc(1, sizeof(*h));
+    char up[8];
 
     if (h == NULL)
         return -1;
+    h->unifiedpush = http_query_arg(wsi, "unifiedpush", up, sizeof(up)) >= 0 &&
+                     (strcmp(up, "1") == 0 || strcmp(up, "true") == 0);
     h->token = http_bearer_token(wsi, g->b->streams->limits.max_token_bytes, &h->token_too_long);
     h->stream = query_copy(wsi, "stream", MQP_ID_MAX + 2);
     h->criteria = query_copy(wsi, "criteria", g->b->cfg->limits.max_header_bytes + 1);
@@ -252,11 +259,22 @@ static void sub_free(struct sub *s)
     if (s->next)
         s->next->prev = s->prev;
     hub_detach(s->hc);
+    sio_up_free(s->up);
     mqp_identity_free(s->id);
     mqp_criteria_free(s->criteria);
     free(s->tenant);
     free(s->stream);
     free(s);
+}
+
+static void sub_link(struct sio_stream *g, struct sub *s)
+{
+    sio_socket_set_app(s->sk, s);
+    s->next = g->subs;
+    if (g->subs)
+        g->subs->prev = s;
+    g->subs = s;
+    g->b->metrics.connections[METRICS_CH_SOCKETIO]++;
 }
 
 static void on_wake(void *owner)
@@ -358,6 +376,34 @@ static const char *auth_string(json_object *auth, const char *key)
     return NULL;
 }
 
+/* A UnifiedPush distributor (auth.unifiedpush or ?unifiedpush=1, socketio/sio_up.h): its
+ * messages come from the store, not from a stream. */
+static int connect_up(struct sio_stream *g, struct sio_socket *sk, json_object *auth,
+                      const struct handshake *h, const char *tenant, json_object **err)
+{
+    const char *token = auth_string(auth, "token");
+    struct sub *s = calloc(1, sizeof(*s));
+    bool too_long = token == NULL && h && h->token_too_long;
+
+    if (token == NULL && h)
+        token = h->token;
+    if (s == NULL || (s->tenant = strdup(tenant)) == NULL) {
+        free(s);
+        *err = refusal("unavailable", "out of memory");
+        return -1;
+    }
+    if (sio_up_connect(g->ups, sk, tenant, token, too_long, auth, &s->up, &s->exp, err) != 0) {
+        free(s->tenant);
+        free(s);
+        return -1;
+    }
+    s->owner = g;
+    s->sk = sk;
+    sub_link(g, s);
+    sio_socket_want_write(sk); /* the stored messages */
+    return 0;
+}
+
 static int on_connect(void *ud, struct sio_socket *sk, json_object *auth, json_object **err)
 {
     struct sio_stream *g = ud;
@@ -383,6 +429,8 @@ static int on_connect(void *ud, struct sio_socket *sk, json_object *auth, json_o
         *err = refusal("unknown_tenant", "no tenant has this namespace");
         return -1;
     }
+    if (sio_up_wanted(auth, h && h->unifiedpush))
+        return connect_up(g, sk, auth, h, tenant, err);
     if (stream_id == NULL)
         stream_id = h ? h->stream : NULL;
     if (stream_id == NULL || stream_id[0] == '\0') {
@@ -430,12 +478,7 @@ static int on_connect(void *ud, struct sio_socket *sk, json_object *auth, json_o
     }
     if (rec)
         recovery_free(rec);
-    sio_socket_set_app(sk, s);
-    s->next = g->subs;
-    if (g->subs)
-        g->subs->prev = s;
-    g->subs = s;
-    b->metrics.connections[METRICS_CH_SOCKETIO]++;
+    sub_link(g, s);
     /* An event published before the broker confirmed the subscription might not come: the
      * CONNECT answer waits for it (hub wake), so that "connect" means "live". */
     if (hub_consumer_live(s->hc)) {
@@ -478,6 +521,20 @@ static void on_event(void *ud, struct sio_socket *sk, json_object *args, int64_t
     none = json_object_new_array();
     sio_socket_ack(sk, ack, none, NULL, 0);
     json_object_put(none);
+}
+
+/* Only distributor sockets ask for acks (socketio/sio_up.h): one acknowledges a message. */
+static void on_ack(void *ud, struct sio_socket *sk, int64_t id, json_object *args,
+                   const struct sio_blob *blobs, size_t n_blobs)
+{
+    struct sub *s = sio_socket_app(sk);
+
+    (void)ud;
+    (void)args;
+    (void)blobs;
+    (void)n_blobs;
+    if (s && s->up)
+        sio_up_ack(s->up, id);
 }
 
 static void on_disconnect(void *ud, struct sio_socket *sk, const char *reason)
@@ -529,6 +586,8 @@ static void on_pull(void *ud, struct sio_socket *sk)
     const struct hub_event *ev;
     size_t nl = strlen(sio_socket_nsp(sk));
 
+    if (s && s->up)
+        sio_up_pull(s->up);
     if (s == NULL || s->hc == NULL)
         return;
     if (s->key_due) {
@@ -580,7 +639,7 @@ static const struct sio_app_ops app_ops = {
     .on_conn_close = on_conn_close,
     .on_connect = on_connect,
     .on_event = on_event,
-    .on_ack = NULL, /* the bridge asks for no acks */
+    .on_ack = on_ack,
     .on_disconnect = on_disconnect,
     .pull = on_pull,
 };
@@ -622,7 +681,8 @@ int sio_stream_start(struct bridge *b)
     p.eio.n_cors_origins = cfg->socketio.n_cors_origins;
     p.connect_timeout_ms = cfg->socketio.connect_timeout_ms;
     p.max_attachments = 16;
-    if (sio_server_new(b->loop, &p, &app_ops, g, &g->srv) != 0) {
+    if (sio_up_set_new(b, &g->ups) != 0 || sio_server_new(b->loop, &p, &app_ops, g, &g->srv) != 0) {
+        sio_up_set_free(g->ups);
         free(g);
         return -1;
     }
@@ -663,10 +723,11 @@ void sio_stream_recheck(struct bridge *b)
         return;
     for (s = g->subs; s; s = next) {
         const struct mqp_tenant *t = mqp_config_tenant(b->streams, s->tenant, strlen(s->tenant));
-        const struct mqp_stream *st = t ? mqp_tenant_stream(t, s->stream, strlen(s->stream)) : NULL;
+        const struct mqp_stream *st =
+            t && s->stream ? mqp_tenant_stream(t, s->stream, strlen(s->stream)) : NULL;
 
         next = s->next;
-        if (st == NULL || !mqp_stream_readable(st, s->id))
+        if (s->up ? t == NULL : st == NULL || !mqp_stream_readable(st, s->id))
             sio_socket_disconnect(s->sk);
     }
 }
@@ -694,6 +755,7 @@ void sio_stream_free(struct bridge *b)
     if (g == NULL)
         return;
     sio_server_free(g->srv);
+    sio_up_set_free(g->ups); /* after the server: its sockets are gone */
     while (g->recoveries) {
         struct recovery *r = g->recoveries;
 

@@ -138,6 +138,16 @@ int up_provider_start(struct bridge *b)
     return 0;
 }
 
+void up_provider_set_wake(struct bridge *b, up_provider_wake_fn fn, void *ud)
+{
+    struct up_provider *p = b->up_provider;
+
+    if (p == NULL)
+        return;
+    p->wake = fn;
+    p->wake_ud = fn ? ud : NULL;
+}
+
 void up_provider_close(struct bridge *b)
 {
     struct up_provider *p = b->up_provider;

@@ -266,7 +266,8 @@ int up_provider_api(struct conn *c, const char *path, const char *body, size_t l
     return rc;
 }
 
-/* A message for e: keep it, publish it for MQTT distributors, wake the owner's SSE streams. */
+/* A message for e: keep it, publish it for MQTT distributors, wake the owner's SSE streams and
+ * socket.io sockets (they read it from the store). */
 static int push(struct up_provider *p, struct conn *c, const struct store_up_endpoint *e,
                 const char *body, size_t len)
 {
@@ -291,6 +292,8 @@ static int push(struct up_provider *p, struct conn *c, const struct store_up_end
         fprintf(stderr, "mqpush-bridge: unifiedpush provider: message %lld not published\n",
                 (long long)id);
     upp__sse_notify(p, e->tenant, e->owner);
+    if (p->wake)
+        p->wake(p->wake_ud, e->tenant, e->owner);
     return http_reply(c, 202, NULL, NULL, 0, NULL);
 }
 

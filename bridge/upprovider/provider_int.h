@@ -33,6 +33,8 @@ struct up_provider {
     struct upp_bucket *buckets; /* one per endpoint that received a message lately */
     struct upp_sse *sessions;   /* open SSE connections (utlist DL) */
     uint64_t last_expire_ms;
+    up_provider_wake_fn wake; /* the socket.io side, or NULL */
+    void *wake_ud;
 };
 
 /* The caller of a distributor API: a tenant token with a "sub". 0 and who/owner filled (clear

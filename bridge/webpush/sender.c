@@ -141,14 +141,46 @@ static struct wp_origin *origin_get(struct webpush *wp, const char *origin)
     return o;
 }
 
-/* The job gives back its sending slot (overall and its origin's). */
+/* The oldest message parked at o goes back to the queue, due now. */
+static void unpark_one(struct webpush *wp, struct wp_origin *o)
+{
+    struct wp_msg *m = o->parked;
+
+    if (m == NULL)
+        return;
+    o->parked = m->next;
+    if (o->parked == NULL)
+        o->parked_tail = NULL;
+    m->next = NULL;
+    m->parked_at = o;
+    wp->parked--;
+    if (wp_queue_push(wp, m) != 0)
+        wp_msg_free(m);
+}
+
+/* The job gives back its sending slot (overall and its origin's), and the origin's next
+ * parked message may take it. */
 static void slot_free(struct wp_job *j)
 {
+    struct wp_origin *o = j->org;
+
     j->wp->inflight--;
-    if (j->org) {
-        j->org->inflight--;
-        j->org = NULL;
-    }
+    if (o == NULL)
+        return;
+    o->inflight--;
+    j->org = NULL;
+    unpark_one(j->wp, o);
+}
+
+static void park(struct webpush *wp, struct wp_origin *o, struct wp_msg *m)
+{
+    m->next = NULL;
+    if (o->parked_tail)
+        o->parked_tail->next = m;
+    else
+        o->parked = m;
+    o->parked_tail = m;
+    wp->parked++;
 }
 
 static void job_free(struct wp_job *j)
@@ -587,6 +619,43 @@ static void on_timer(uv_timer_t *t)
     wp_pump(t->data);
 }
 
+/* Take the next due message: start it, park it, hold it back or drop it. Returns whether it
+ * was started. */
+static bool pump_one(struct webpush *wp, struct wp_msg *m, int64_t now)
+{
+    struct wp_sub *s = wp_sub_find(wp, m->sub_id);
+    struct wp_origin *o;
+
+    if (s == NULL) { /* unsubscribed: the store dropped the message with it */
+        wp_msg_free(m);
+        return false;
+    }
+    /* TTL 0 (RFC 8030 5.2: now or never) still gets its one attempt */
+    if (m->attempts > 0 && now >= m->expires_ms) {
+        struct wp_job j = {.msg = m};
+
+        finish(wp, &j, METRICS_PUSH_EXPIRED);
+        wp_msg_free(m);
+        return false;
+    }
+    o = origin_get(wp, s->origin);
+    if (o && o->inflight >= ORIGIN_INFLIGHT_MAX) {
+        park(wp, o, m); /* back in the queue when one of its requests ends */
+        return false;
+    }
+    o = origin_get(wp, wp_block_key(wp, s));
+    if (o && o->blocked_until_ms > now) {
+        /* Retry-After holds back the whole push service (RFC 8030 8.4), or for UnifiedPush
+         * the one endpoint. */
+        m->due_ms = o->blocked_until_ms;
+        if (wp_queue_push(wp, m) != 0)
+            wp_msg_free(m);
+        return false;
+    }
+    start(wp, m, s, now);
+    return true;
+}
+
 void wp_pump(struct webpush *wp)
 {
     int64_t now = wp_wall_ms();
@@ -595,38 +664,12 @@ void wp_pump(struct webpush *wp)
         return;
     while (wp->heap_len > 0 && wp->inflight < wp->set->max_inflight && wp->heap[0]->due_ms <= now) {
         struct wp_msg *m = queue_pop(wp);
-        struct wp_sub *s = wp_sub_find(wp, m->sub_id);
-        struct wp_origin *o;
+        struct wp_origin *from = m->parked_at;
 
-        if (s == NULL) { /* unsubscribed: the store dropped the message with it */
-            wp_msg_free(m);
-            continue;
-        }
-        /* TTL 0 (RFC 8030 5.2: now or never) still gets its one attempt */
-        if (m->attempts > 0 && now >= m->expires_ms) {
-            struct wp_job j = {.msg = m};
-
-            finish(wp, &j, METRICS_PUSH_EXPIRED);
-            wp_msg_free(m);
-            continue;
-        }
-        o = origin_get(wp, s->origin);
-        if (o && o->inflight >= ORIGIN_INFLIGHT_MAX) {
-            m->due_ms = now + 50; /* a slot there frees up when one of its requests ends */
-            if (wp_queue_push(wp, m) != 0)
-                wp_msg_free(m);
-            continue;
-        }
-        o = origin_get(wp, wp_block_key(wp, s));
-        if (o && o->blocked_until_ms > now) {
-            /* Retry-After holds back the whole push service (RFC 8030 8.4), or for UnifiedPush
-             * the one endpoint. */
-            m->due_ms = o->blocked_until_ms;
-            if (wp_queue_push(wp, m) != 0)
-                wp_msg_free(m);
-            continue;
-        }
-        start(wp, m, s, now);
+        m->parked_at = NULL;
+        /* a message let go by a parked origin that did not take the slot passes it on */
+        if (!pump_one(wp, m, now) && from)
+            unpark_one(wp, from);
     }
     if (wp->timer_open && wp->heap_len > 0 && wp->inflight < wp->set->max_inflight) {
         int64_t wait = wp->heap[0]->due_ms - now;

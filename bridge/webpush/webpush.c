@@ -283,7 +283,7 @@ void webpush_gauges(const struct bridge *b, uint64_t subscriptions[METRICS_PUSH_
         if (all[i] == NULL)
             continue;
         subscriptions[all[i]->mch] = all[i]->n_subs;
-        pending[all[i]->mch] = all[i]->heap_len + all[i]->inflight;
+        pending[all[i]->mch] = all[i]->heap_len + all[i]->inflight + all[i]->parked;
     }
 }
 
@@ -423,7 +423,7 @@ static int on_message(struct webpush *wp, const char *topic, const void *payload
             continue;
         /* A bounded backlog (push services down for long): beyond it new events are not
          * queued, and counted. */
-        if (wp->heap_len + wp->inflight + n >= WP_PENDING_MAX) {
+        if (wp->heap_len + wp->inflight + wp->parked + n >= WP_PENDING_MAX) {
             b->metrics.push[wp->mch][METRICS_PUSH_DROPPED]++;
             continue;
         }
@@ -639,6 +639,12 @@ static void free_channel(struct webpush *wp)
     HASH_ITER(hh, wp->origins, o, otmp)
     {
         HASH_DEL(wp->origins, o);
+        while (o->parked) {
+            struct wp_msg *m = o->parked;
+
+            o->parked = m->next;
+            wp_msg_free(m);
+        }
         free(o->origin);
         free(o);
     }

@@ -19,6 +19,7 @@
 #include "webpush/webpush.h"
 
 struct wp_stream;
+struct wp_origin;
 
 struct wp_sub {
     int64_t id;
@@ -56,7 +57,9 @@ struct wp_msg {
     size_t len;
     int64_t created_ms, expires_ms, due_ms; /* wall clock */
     int attempts;
-    bool compact; /* UnifiedPush: refused as too large (413): sent again in compact form */
+    bool compact;        /* UnifiedPush: refused as too large (413): sent again in compact form */
+    struct wp_msg *next; /* while parked at its origin (wp_origin.parked) */
+    struct wp_origin *parked_at; /* let go by this origin's park, not yet taken up */
 };
 
 struct wp_origin {
@@ -65,6 +68,9 @@ struct wp_origin {
     unsigned backoff_ms;
     uint64_t rejected; /* 4xx answers other than 404/410/429: our requests it refused */
     unsigned inflight; /* requests to it in flight */
+    /* Due messages waiting for one of its slots, oldest first: each request that ends there
+     * sends the next one back to the queue, so a busy service is served at its own pace. */
+    struct wp_msg *parked, *parked_tail;
     UT_hash_handle hh;
 };
 
@@ -88,6 +94,7 @@ struct webpush {
     size_t n_subs;
     struct wp_msg **heap; /* min-heap by (due_ms, id) */
     size_t heap_len, heap_cap;
+    size_t parked; /* messages parked at their origins */
     struct wp_origin *origins;
     unsigned inflight;
     uv_timer_t timer;

@@ -86,12 +86,25 @@ describe('registration', () => {
     });
 
     test('discovery answers other than the exact document: 400, nothing registered', async () => {
+        // The redirect points at another service on another loopback port (allowed by
+        // outbound.allow): not following it must mean that service hears nothing at all.
+        const elsewhere = await new PushService().start();
+        try {
+            await refusedDiscoveries(elsewhere);
+        } finally {
+            await elsewhere.close();
+        }
+    });
+
+    async function refusedDiscoveries(elsewhere) {
+        assert.notEqual(elsewhere.port, ps.port);
+        elsewhere.answer('/push/target', { status: 200, body: '{"unifiedpush":{"version":1}}' });
         const cases = [
             ['bad-json', { status: 200, body: '{"unifiedpush":{"version":2}}' }],
             ['extra', { status: 200, body: '{"unifiedpush":{"version":1},"x":1}' }],
             ['notfound', { status: 404, body: '{"unifiedpush":{"version":1}}' }],
             ['garbage', { status: 200, body: 'hello' }],
-            ['moved', { status: 301, headers: { location: ps.endpoint('target') } }],
+            ['moved', { status: 301, headers: { location: elsewhere.endpoint('target') } }],
         ];
         for (const [id, answer] of cases) {
             ps.answer(`/push/${id}`, answer);
@@ -99,9 +112,10 @@ describe('registration', () => {
             assert.equal(r.status, 400, `${id}: ${r.body}`);
             assert.equal(JSON.parse(r.body).error, 'invalid_endpoint');
         }
-        assert.equal(ps.to('/push/target').length, 0, 'the redirect was not followed');
+        assert.equal(elsewhere.requests.length, 0, 'the redirect was not followed');
+        assert.equal(ps.to('/push/target').length, 0);
         assert.equal((await register(bridge, { endpoint: ps.endpoint('bad-json') }, 'DELETE')).status, 404);
-    });
+    }
 
     test('no token 401; malformed bodies 400; another user cannot remove it', async () => {
         const r = await request(bridge.port, '/api/unifiedpush/register', {
