@@ -273,11 +273,19 @@ static int push(struct up_provider *p, struct conn *c, const struct store_up_end
 {
     static const char limited[] =
         "{\"error\":\"rate_limited\",\"message\":\"too many messages for this endpoint\"}";
+    static const char unavailable[] =
+        "{\"error\":\"unavailable\",\"message\":\"the message broker is unreachable\"}";
     struct store *st = p->b->store;
     char topic[512], hdr[48];
     unsigned wait;
     int64_t id;
 
+    /* Every distributor must be reachable, MQTT ones through the broker: while the link is down
+     * the application server is asked to come back (RFC 9110 15.6.4) rather than told 202 for
+     * a message some distributors would never get. */
+    if (p->b->link == NULL || !mqlink_is_up(p->b->link))
+        return http_reply(c, 503, "application/json", unavailable, sizeof(unavailable) - 1,
+                          "retry-after: 5\r\n");
     wait = upp__rate_take(p, e->id);
     if (wait > 0) {
         snprintf(hdr, sizeof(hdr), "retry-after: %u\r\n", wait);
@@ -286,7 +294,8 @@ static int push(struct up_provider *p, struct conn *c, const struct store_up_end
     if (st->ops->up_msg_add(st, e->id, body, len, upp__wall_ms(), &id) != 0)
         return http_reply_error(c, 500, "store_error", "the message could not be kept");
     /* QoS 1 on a persistent session reaches a distributor that is away when it comes back; a
-     * link that is down loses only this copy: the stored one still goes out over SSE. */
+     * link lost since the check above loses only this copy: the stored one still goes out over
+     * SSE and socket.io. */
     if (upp__topic(topic, sizeof(topic), e->tenant, e->owner, e->id) != 0 || p->b->link == NULL ||
         mqlink_publish(p->b->link, topic, body, len) != 0)
         fprintf(stderr, "mqpush-bridge: unifiedpush provider: message %lld not published\n",

@@ -242,6 +242,33 @@ describe('rate limit', () => {
         assert.ok(limited, 'no 429 within 60 messages');
         assert.equal(limited.i, 50);
         assert.match(limited.r.headers['retry-after'], /^[1-9][0-9]*$/);
-        assert.equal((await push(pathOf(other), Buffer.from('y'))).status, 202);
+                assert.equal((await push(pathOf(other), Buffer.from('y'))).status, 202);
+    });
+
+    test('broker down: 503 with Retry-After and nothing kept; up again: 202', async () => {
+        const frank = await w.token('t', { sub: 'frank', ttl: 600 });
+        const e = await newEndpoint(frank);
+        await w.broker.stop();
+        try {
+            await until(async () => (await request(bridge.port, '/healthz')).status === 503, 'the link to go down');
+            const r = await push(pathOf(e), Buffer.from('while down'));
+            assert.equal(r.status, 503, r.body);
+            assert.match(r.headers['retry-after'], /^[1-9][0-9]*$/);
+        } finally {
+            await w.broker.start({ samePort: true });
+        }
+        await until(async () => (await request(bridge.port, '/healthz')).status === 200, 'the link to come back', 20000);
+        assert.equal((await push(pathOf(e), Buffer.from('after'))).status, 202);
+        const sse = await SseReader.open(`${bridge.url}/api/unifiedpush/messages`, { headers: auth(frank) });
+        try {
+            await until(() => sse.frames.some((f) => f.event === 'unifiedpush:message'), 'the message');
+            await sleep(200);
+            const bodies = sse.frames
+                .filter((f) => f.event === 'unifiedpush:message')
+                .map((f) => Buffer.from(JSON.parse(f.data).body, 'base64').toString());
+            assert.deepEqual(bodies, ['after']);
+        } finally {
+            sse.req.destroy();
+        }
     });
 });
