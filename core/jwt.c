@@ -5,6 +5,7 @@
 #include "errmsg.h"
 #include "jwt.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -335,35 +336,104 @@ out:
     return rc;
 }
 
+/*
+ * ES256 signs a SHA-256 digest with an EVP_PKEY_CTX; making that context (provider lookups,
+ * the key's parameters) costs about as much as the signature itself, so each thread keeps one
+ * for the last key it signed with. The context holds a reference to its key, so a cached key
+ * cannot be freed and its address reused while it is cached.
+ */
+struct es256_cache {
+    EVP_PKEY *key;
+    EVP_PKEY_CTX *ctx;
+};
+
+static pthread_key_t es256_tls;
+static pthread_once_t es256_once = PTHREAD_ONCE_INIT;
+static int es256_tls_ok;
+
+static void es256_cache_free(void *p)
+{
+    struct es256_cache *c = p;
+
+    EVP_PKEY_CTX_free(c->ctx);
+    EVP_PKEY_free(c->key);
+    free(c);
+}
+
+static void es256_tls_init(void)
+{
+    es256_tls_ok = pthread_key_create(&es256_tls, es256_cache_free) == 0;
+}
+
+static EVP_PKEY_CTX *es256_sign_ctx(EVP_PKEY *key)
+{
+    struct es256_cache *c;
+
+    if (pthread_once(&es256_once, es256_tls_init) != 0 || !es256_tls_ok)
+        return NULL;
+    c = pthread_getspecific(es256_tls);
+    if (c == NULL) {
+        c = calloc(1, sizeof(*c));
+        if (c == NULL || pthread_setspecific(es256_tls, c) != 0) {
+            free(c);
+            return NULL;
+        }
+    }
+    if (c->key != key) {
+        EVP_PKEY_CTX_free(c->ctx);
+        EVP_PKEY_free(c->key);
+        c->key = NULL;
+        c->ctx = EVP_PKEY_CTX_new_from_pkey(NULL, key, NULL);
+        if (c->ctx == NULL || EVP_PKEY_sign_init(c->ctx) != 1 || EVP_PKEY_up_ref(key) != 1) {
+            EVP_PKEY_CTX_free(c->ctx);
+            c->ctx = NULL;
+            return NULL;
+        }
+        c->key = key;
+    }
+    return c->ctx;
+}
+
+/* RFC 7518 section 3.4: ECDSA over SHA-256 of data; DER out. */
+static int es256_sign_der(EVP_PKEY *key, const void *data, size_t len, unsigned char *der,
+                          size_t *der_len)
+{
+    unsigned char md[32];
+    unsigned int md_len = 0;
+    EVP_PKEY_CTX *ctx = es256_sign_ctx(key);
+
+    if (ctx == NULL || EVP_Digest(data, len, md, &md_len, EVP_sha256(), NULL) != 1 ||
+        md_len != sizeof(md))
+        return -1;
+    return EVP_PKEY_sign(ctx, der, der_len, md, sizeof(md)) == 1 ? 0 : -1;
+}
+
 int mqp_jws_sign_raw(EVP_PKEY *key, const void *data, size_t len, unsigned char **sig,
                      size_t *sig_len)
 {
     int rc = -1;
     enum mqp_jws_alg alg = mqp_jws_alg_for_key(key);
     EVP_MD_CTX *ctx = NULL;
-    unsigned char *buf = NULL;
-    size_t buf_len = 0;
+    unsigned char *buf = NULL, der[80];
+    size_t buf_len = 0, der_len = sizeof(der);
 
     *sig = NULL;
     *sig_len = 0;
     if (alg == MQP_ALG_UNKNOWN || (data == NULL && len > 0))
         goto out;
-    ctx = digest_ctx(alg, key, true);
-    if (ctx == NULL || EVP_DigestSign(ctx, NULL, &buf_len, data, len) != 1)
-        goto out;
-    buf = malloc(buf_len);
-    if (buf == NULL || EVP_DigestSign(ctx, buf, &buf_len, data, len) != 1)
-        goto out;
     if (alg == MQP_ALG_ES256) {
-        unsigned char *raw = malloc(ES256_SIG_BYTES);
-
-        if (raw == NULL || es256_der_to_raw(buf, buf_len, raw) != 0) {
-            free(raw);
+        buf = malloc(ES256_SIG_BYTES);
+        if (buf == NULL || es256_sign_der(key, data, len, der, &der_len) != 0 ||
+            es256_der_to_raw(der, der_len, buf) != 0)
             goto out;
-        }
-        free(buf);
-        buf = raw;
         buf_len = ES256_SIG_BYTES;
+    } else {
+        ctx = digest_ctx(alg, key, true);
+        if (ctx == NULL || EVP_DigestSign(ctx, NULL, &buf_len, data, len) != 1)
+            goto out;
+        buf = malloc(buf_len);
+        if (buf == NULL || EVP_DigestSign(ctx, buf, &buf_len, data, len) != 1)
+            goto out;
     }
     *sig = buf;
     *sig_len = buf_len;
@@ -416,25 +486,13 @@ fail:
     return NULL;
 }
 
-char *mqp_jwt_sign(json_object *claims, json_object *header_extra, EVP_PKEY *key)
+/* h64.p64.signature, or NULL; h64 and p64 are borrowed. */
+static char *compact(EVP_PKEY *key, const char *h64, const char *p64)
 {
-    enum mqp_jws_alg alg = mqp_jws_alg_for_key(key);
-    json_object *header = NULL;
-    char *h64 = NULL, *p64 = NULL, *s64 = NULL, *input = NULL, *token = NULL;
+    size_t input_len = strlen(h64) + 1 + strlen(p64), sig_len;
+    char *input = malloc(input_len + 1), *s64 = NULL, *token = NULL;
     unsigned char *sig = NULL;
-    size_t sig_len, input_len;
 
-    if (alg == MQP_ALG_UNKNOWN || !json_object_is_type(claims, json_type_object))
-        goto out;
-    header = build_header(header_extra, alg);
-    if (header == NULL)
-        goto out;
-    h64 = b64_json(header);
-    p64 = b64_json(claims);
-    if (h64 == NULL || p64 == NULL)
-        goto out;
-    input_len = strlen(h64) + 1 + strlen(p64);
-    input = malloc(input_len + 1);
     if (input == NULL)
         goto out;
     snprintf(input, input_len + 1, "%s.%s", h64, p64);
@@ -447,11 +505,39 @@ char *mqp_jwt_sign(json_object *claims, json_object *header_extra, EVP_PKEY *key
     if (token != NULL)
         sprintf(token, "%s.%s", input, s64);
 out:
+    free(input);
+    free(sig);
+    free(s64);
+    return token;
+}
+
+char *mqp_jws_sign_text(EVP_PKEY *key, json_object *header_extra, const char *payload, size_t len)
+{
+    enum mqp_jws_alg alg = mqp_jws_alg_for_key(key);
+    json_object *header = NULL;
+    char *h64 = NULL, *p64 = NULL, *token = NULL;
+
+    if (alg == MQP_ALG_UNKNOWN || payload == NULL)
+        goto out;
+    header = build_header(header_extra, alg);
+    h64 = header ? b64_json(header) : NULL;
+    p64 = mqp_b64url_encode(payload, len, NULL);
+    if (h64 && p64)
+        token = compact(key, h64, p64);
+out:
     json_object_put(header);
     free(h64);
     free(p64);
-    free(s64);
-    free(input);
-    free(sig);
     return token;
+}
+
+char *mqp_jwt_sign(json_object *claims, json_object *header_extra, EVP_PKEY *key)
+{
+    const char *text;
+
+    if (!json_object_is_type(claims, json_type_object))
+        return NULL;
+    text = json_object_to_json_string_ext(claims,
+                                          JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+    return text ? mqp_jws_sign_text(key, header_extra, text, strlen(text)) : NULL;
 }

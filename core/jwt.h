@@ -12,14 +12,14 @@
 
 /* A JWS split into its parts. All members are owned by the struct. */
 struct mqp_jwt {
-    json_object *header;    /* decoded protected header */
-    json_object *claims;    /* decoded payload (must be a JSON object) */
-    enum mqp_jws_alg alg;   /* from header; MQP_ALG_UNKNOWN when not one we accept */
-    const char *kid;        /* borrowed from header, may be NULL */
-    const char *typ;        /* borrowed from header, may be NULL */
-    unsigned char *sig;     /* raw signature bytes (ES256: r||s, 64 bytes) */
+    json_object *header;  /* decoded protected header */
+    json_object *claims;  /* decoded payload (must be a JSON object) */
+    enum mqp_jws_alg alg; /* from header; MQP_ALG_UNKNOWN when not one we accept */
+    const char *kid;      /* borrowed from header, may be NULL */
+    const char *typ;      /* borrowed from header, may be NULL */
+    unsigned char *sig;   /* raw signature bytes (ES256: r||s, 64 bytes) */
     size_t sig_len;
-    char *signing_input;    /* "<b64 header>.<b64 payload>", NUL-terminated */
+    char *signing_input; /* "<b64 header>.<b64 payload>", NUL-terminated */
     size_t signing_input_len;
 };
 
@@ -50,6 +50,13 @@ int mqp_jwt_verify(const struct mqp_jwt *jwt, EVP_PKEY *key);
  * Returns a NUL-terminated token (caller frees with free()) or NULL.
  */
 char *mqp_jwt_sign(json_object *claims, json_object *header_extra, EVP_PKEY *key);
+
+/*
+ * The same over a payload that is already text (len bytes, signed as it is: for claims the
+ * caller made and serialised itself, such as a SET kept in an outbox). Caller frees; NULL on
+ * failure. Thread-safe: ES256 keeps one signing context per thread for the last key used.
+ */
+char *mqp_jws_sign_text(EVP_PKEY *key, json_object *header_extra, const char *payload, size_t len);
 
 /*
  * Raw JWS signature over data (ES256 gives r||s, 64 bytes, RFC 7518 section 3.4).

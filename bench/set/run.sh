@@ -183,10 +183,12 @@ for round in $(seq 1 "$rounds"); do
     echo "== round $round of $rounds: one core (CPU 0), $dur s per run"
     ossl openssl-ecdsa "$round"
     ours ours-1 "$round" "${on0[@]}" "$setbench" --threads 1 "${cpu0[@]}"
+    ours sign-1 "$round" "${on0[@]}" "$setbench" --threads 1 --sign-only "${cpu0[@]}"
     peer1 "$round"
     if [ "$two" = 1 ]; then
         echo "== round $round of $rounds: two cores"
         ours ours-2 "$round" "${both[@]}" "$setbench" --threads 2 "${cpus[@]}"
+        ours sign-2 "$round" "${both[@]}" "$setbench" --threads 2 --sign-only "${cpus[@]}"
         peer2 "$round"
     fi
 done

@@ -31,6 +31,7 @@ struct opts {
     double duration, warmup;
     const char *sample; /* write one SET and the JWKS that verifies it, then exit */
     const char *label;
+    int sign_only; /* sign claims built beforehand, as the bridge signs what its outbox keeps */
 };
 
 struct worker {
@@ -40,6 +41,7 @@ struct worker {
     EVP_PKEY *key;
     const char *kid;
     pthread_barrier_t *measure; /* all threads measure the same window */
+    char *claims[SETB_CLAIMS];  /* --sign-only: claims text made before measuring */
     uint64_t sets, set_bytes, event_bytes;
     double wall, cpu_s;
     int failed;
@@ -70,6 +72,15 @@ static void *worker_main(void *arg)
             fprintf(stderr, "setbench: thread %d cannot run on CPU %d: %m\n", w->idx, w->cpu);
     }
     setb_events_init(&ev, (unsigned)w->idx);
+    for (int i = 0; w->o->sign_only && i < SETB_CLAIMS; i++) {
+        setb_event_next(&ev, event);
+        w->claims[i] = setb_claims_from_event(event, (int64_t)time(NULL));
+        if (w->claims[i] == NULL) {
+            w->failed = 1;
+            pthread_barrier_wait(w->measure);
+            return NULL;
+        }
+    }
     end = clock_s(CLOCK_MONOTONIC) + w->o->warmup;
     for (;;) {
         size_t len;
@@ -87,7 +98,8 @@ static void *worker_main(void *arg)
             w->sets = w->set_bytes = w->event_bytes = 0;
         }
         len = setb_event_next(&ev, event);
-        jws = setb_set_from_event(event, w->key, w->kid, (int64_t)time(NULL));
+        jws = w->o->sign_only ? setb_sign_claims(w->claims[w->sets % SETB_CLAIMS], w->key, w->kid)
+                              : setb_set_from_event(event, w->key, w->kid, (int64_t)time(NULL));
         if (jws == NULL) {
             w->failed = 1;
             if (!measuring)
@@ -254,10 +266,15 @@ static int cpu_list(const char *s, struct opts *o)
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
     static const struct option long_opts[] = {
-        {"threads", required_argument, NULL, 't'},  {"cpus", required_argument, NULL, 'c'},
-        {"duration", required_argument, NULL, 'd'}, {"warmup", required_argument, NULL, 'w'},
-        {"sample", required_argument, NULL, 's'},   {"label", required_argument, NULL, 'l'},
-        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
+        {"threads", required_argument, NULL, 't'},
+        {"cpus", required_argument, NULL, 'c'},
+        {"duration", required_argument, NULL, 'd'},
+        {"warmup", required_argument, NULL, 'w'},
+        {"sample", required_argument, NULL, 's'},
+        {"label", required_argument, NULL, 'l'},
+        {"sign-only", no_argument, NULL, 'S'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     double x;
     int c;
@@ -289,12 +306,15 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         case 's':
             o->sample = optarg;
             break;
+        case 'S':
+            o->sign_only = 1;
+            break;
         case 'l':
             o->label = optarg;
             break;
         case 'h':
             printf("usage: setbench [--threads N] [--cpus LIST] [--duration S] [--warmup S]\n"
-                   "                [--label L] [--sample FILE]\n"
+                   "                [--label L] [--sample FILE] [--sign-only]\n"
                    "Builds and signs (ES256) SETs with the bridge's SSF transmitter code, flat\n"
                    "out on N threads (thread i pinned to the i-th CPU of LIST), and prints one\n"
                    "JSON line. --sample writes one SET with its JWKS and exits.\n");
@@ -354,6 +374,8 @@ int main(int argc, char **argv)
     for (i = 0; i < o.threads; i++) {
         pthread_join(ws[i].tid, NULL);
         failed |= ws[i].failed;
+        for (int k = 0; k < SETB_CLAIMS; k++)
+            free(ws[i].claims[k]);
     }
     pthread_barrier_destroy(&measure);
     if (failed) {

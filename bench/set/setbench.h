@@ -38,4 +38,14 @@ size_t setb_event_next(struct setb_events *e, char *buf);
  */
 char *setb_set_from_event(const char *event, EVP_PKEY *key, const char *kid, int64_t iat);
 
+/* Claims kept per thread for --sign-only, cycled through. */
+#define SETB_CLAIMS 64
+
+/* The claims text of the SET for event, as the bridge keeps it in its outbox (caller frees),
+ * or NULL. */
+char *setb_claims_from_event(const char *event, int64_t iat);
+
+/* Sign claims text as the bridge does when it sends (ssf_set_sign). Caller frees; NULL. */
+char *setb_sign_claims(const char *claims, EVP_PKEY *key, const char *kid);
+
 #endif

@@ -46,13 +46,13 @@ size_t setb_event_next(struct setb_events *e, char *buf)
     return (size_t)n;
 }
 
-char *setb_set_from_event(const char *event, EVP_PKEY *key, const char *kid, int64_t iat)
+char *setb_claims_from_event(const char *event, int64_t iat)
 {
     json_object *doc = json_tokener_parse(event), *payload, *user = NULL, *id, *claims = NULL;
     struct ssf_set_in in = {.iss = SETB_ISS, .aud = SETB_AUD, .iat = iat, .type = SETB_TYPE};
     char jti[128];
     const char *text;
-    char *set = NULL;
+    char *out = NULL;
 
     if (doc == NULL || !json_object_object_get_ex(doc, "id", &id))
         goto out;
@@ -69,12 +69,26 @@ char *setb_set_from_event(const char *event, EVP_PKEY *key, const char *kid, int
     text = claims ? json_object_to_json_string_ext(claims, JSON_C_TO_STRING_PLAIN |
                                                                JSON_C_TO_STRING_NOSLASHESCAPE)
                   : NULL;
-    if (text)
-        set = ssf_set_sign(text, key, kid);
+    out = text ? strdup(text) : NULL;
 out:
     json_object_put(claims);
     json_object_put(in.sub_id);
     json_object_put(in.event);
     json_object_put(doc);
+    return out;
+}
+
+char *setb_sign_claims(const char *claims, EVP_PKEY *key, const char *kid)
+{
+    return ssf_set_sign(claims, key, kid);
+}
+
+char *setb_set_from_event(const char *event, EVP_PKEY *key, const char *kid, int64_t iat)
+{
+    char *claims = setb_claims_from_event(event, iat), *set = NULL;
+
+    if (claims)
+        set = ssf_set_sign(claims, key, kid);
+    free(claims);
     return set;
 }

@@ -104,15 +104,15 @@ json_object *ssf_set_event_claims(json_object *stream_event, int64_t iat)
 
 char *ssf_set_sign(const char *claims, EVP_PKEY *key, const char *kid)
 {
-    json_object *c = json_tokener_parse(claims), *h = json_object_new_object();
+    json_object *h = json_object_new_object();
     char *jws = NULL;
 
-    if (c && h && json_object_is_type(c, json_type_object)) {
+    /* the claims are signed as the outbox keeps them: ssf_set_make()'s own serialisation */
+    if (h && claims && claims[0] == '{') {
         json_object_object_add(h, "typ", json_object_new_string(SSF_SET_TYP));
         json_object_object_add(h, "kid", json_object_new_string(kid));
-        jws = mqp_jwt_sign(c, h, key);
+        jws = mqp_jws_sign_text(key, h, claims, strlen(claims));
     }
-    json_object_put(c);
     json_object_put(h);
     return jws;
 }
