@@ -147,6 +147,8 @@ struct bridge_config {
             int alg;                /* enum mqp_jws_alg: MQP_ALG_ES256 (default) or MQP_ALG_RS256 */
             unsigned rsa_bits;      /* RS256 key size, 2048 .. 4096, default 2048 */
             unsigned key_overlap_s; /* a retired key stays in the JWKS this long, default 86400 */
+            char *key_file; /* absolute path of a PEM signing key, or NULL: made and kept by
+                               the bridge; the key's type sets alg */
             /* SET delivery (bridge/ssf/delivery.c) */
             unsigned retry_s;      /* a push SET is given up this long after it was made */
             unsigned retry_min_ms; /* first backoff, default 1000 */

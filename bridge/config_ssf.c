@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
 #include "jsonpath.h"
 #include "jwk.h"
 #include "ssf/lang.h"
@@ -375,11 +377,54 @@ static void parse_tx_delivery(struct bridge_config_ctx *x, json_object *d,
     }
 }
 
+/* A signing key of the operator's ("key_file"): read now, so that a bad file stops the start
+ * (and --check-config) with its path; its type is the algorithm. */
+static void parse_key_file(struct bridge_config_ctx *x, json_object *t, struct bridge_config *cfg)
+{
+    static const char path[] = "$.ssf.transmitter.key_file";
+    char *file = NULL;
+    EVP_PKEY *key;
+    BIO *bio;
+
+    bridge_config__get_string(x, t, "key_file", path, &file);
+    if (file == NULL)
+        return;
+    cfg->ssf.tx.key_file = bridge_config__join_path(x->dir, file);
+    free(file);
+    if (cfg->ssf.tx.key_file == NULL) {
+        bridge_config__report(x, path, "out of memory");
+        return;
+    }
+    bio = BIO_new_file(cfg->ssf.tx.key_file, "r");
+    key = bio ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : NULL;
+    BIO_free(bio);
+    ERR_clear_error();
+    if (key == NULL)
+        bridge_config__report(x, path, "%s holds no readable PEM private key",
+                              cfg->ssf.tx.key_file);
+    else {
+        enum mqp_jws_alg a = mqp_jws_alg_for_key(key);
+
+        if (a != MQP_ALG_ES256 && (a != MQP_ALG_RS256 || EVP_PKEY_get_bits(key) < 2048))
+            bridge_config__report(x, path,
+                                  "the key must be P-256 (ES256) or RSA of 2048 bits or more");
+        else if (json_object_object_get_ex(t, "alg", NULL) && cfg->ssf.tx.alg != (int)a)
+            bridge_config__report(x, path, "the key is not for \"alg\" %s",
+                                  mqp_jws_alg_name((enum mqp_jws_alg)cfg->ssf.tx.alg));
+        else {
+            cfg->ssf.tx.alg = (int)a;
+            if (a == MQP_ALG_RS256)
+                cfg->ssf.tx.rsa_bits = (unsigned)EVP_PKEY_get_bits(key);
+        }
+    }
+    EVP_PKEY_free(key);
+}
+
 static void parse_transmitter_section(struct bridge_config_ctx *x, json_object *t,
                                       struct bridge_config *cfg)
 {
-    static const char *const keys[] = {"alg",      "rsa_bits", "key_overlap_s",
-                                       "delivery", "streams",  NULL};
+    static const char *const keys[] = {
+        "alg", "rsa_bits", "key_overlap_s", "key_file", "delivery", "streams", NULL};
     uint64_t bits = cfg->ssf.tx.rsa_bits, overlap = cfg->ssf.tx.key_overlap_s;
     json_object *d;
     json_object *arr;
@@ -404,6 +449,7 @@ static void parse_transmitter_section(struct bridge_config_ctx *x, json_object *
     bridge_config__get_uint(x, t, "key_overlap_s", "$.ssf.transmitter.key_overlap_s", 0,
                             30u * 86400, &overlap);
     cfg->ssf.tx.key_overlap_s = (unsigned)overlap;
+    parse_key_file(x, t, cfg);
     d = bridge_config__get_object(x, t, "delivery", "$.ssf.transmitter.delivery");
     if (d)
         parse_tx_delivery(x, d, cfg);
@@ -492,5 +538,6 @@ void bridge_config__ssf_free(struct bridge_config *cfg)
     }
     free(cfg->ssf.tx.streams);
     free(cfg->ssf.tx.accept_language);
+    free(cfg->ssf.tx.key_file);
     free(cfg->ssf.namespace_);
 }

@@ -6,6 +6,7 @@
  */
 #include "ssf/transmitter.h"
 
+#include <openssl/pem.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -218,6 +219,11 @@ int ssf_transmitter_admin_api(struct conn *c, const char *path, const char *body
         /* The keys sign for every tenant: only the operator's service token may change them. */
         rc = http_reply_error(c, 403, "forbidden",
                               "a service token with role " ADMIN_ROLE " is required");
+    } else if (c->b->cfg->ssf.tx.key_file) {
+        /* the operator's key would come back at the next start: rotate by replacing the file */
+        rc = http_reply_error(c, 409, "conflict",
+                              "the signing key comes from ssf.transmitter.key_file: replace the "
+                              "file and restart to rotate it");
     } else if (ssf_tx_keys_rotate(tx->keys, (int64_t)time(NULL), msg, sizeof(msg)) != 0) {
         rc = http_reply_error(c, 500, "internal", msg);
     } else {
@@ -234,7 +240,9 @@ int ssf_transmitter_start(struct bridge *b)
     const struct bridge_config *cfg = b->cfg;
     struct ssf_transmitter *tx;
     const char *kid = NULL;
+    EVP_PKEY *configured = NULL;
     char err[200];
+    int rc;
 
     if (!cfg->ssf.tx.enabled)
         return 0;
@@ -242,9 +250,22 @@ int ssf_transmitter_start(struct bridge *b)
     if (tx == NULL)
         return -1;
     tx->b = b;
-    if (ssf_tx_keys_open(b->store, (enum mqp_jws_alg)cfg->ssf.tx.alg, cfg->ssf.tx.rsa_bits,
-                         cfg->ssf.tx.key_overlap_s, (int64_t)time(NULL), &tx->keys, err,
-                         sizeof(err)) != 0) {
+    if (cfg->ssf.tx.key_file) {
+        BIO *bio = BIO_new_file(cfg->ssf.tx.key_file, "r");
+
+        configured = bio ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : NULL;
+        BIO_free(bio);
+        if (configured == NULL) {
+            fprintf(stderr, "mqpush-bridge: ssf: cannot read %s\n", cfg->ssf.tx.key_file);
+            free(tx);
+            return -1;
+        }
+    }
+    rc = ssf_tx_keys_open(b->store, (enum mqp_jws_alg)cfg->ssf.tx.alg, cfg->ssf.tx.rsa_bits,
+                          cfg->ssf.tx.key_overlap_s, configured, (int64_t)time(NULL), &tx->keys,
+                          err, sizeof(err));
+    EVP_PKEY_free(configured);
+    if (rc != 0) {
         fprintf(stderr, "mqpush-bridge: ssf: transmitter not started: %s\n", err);
         free(tx);
         return -1;

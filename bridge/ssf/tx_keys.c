@@ -170,18 +170,19 @@ static struct tx_key *current(const struct ssf_tx_keys *k)
     return (struct tx_key *)&k->keys[k->n - 1];
 }
 
-int ssf_tx_keys_rotate(struct ssf_tx_keys *k, int64_t now, char *err, size_t errlen)
+/* Make key (a reference is taken) the current one, retiring the old one at now. */
+static int install(struct ssf_tx_keys *k, EVP_PKEY *key, int64_t now, char *err, size_t errlen)
 {
     struct tx_key fresh = {0}, *cur;
-    int rc = -1;
 
-    fresh.pkey = generate(k->alg, k->rsa_bits);
-    fresh.kid = fresh.pkey ? mqp_jwk_thumbprint(fresh.pkey) : NULL;
+    fresh.kid = mqp_jwk_thumbprint(key);
     fresh.created = now;
-    if (fresh.kid == NULL) {
-        snprintf(err, errlen, "cannot generate a %s key", mqp_jws_alg_name(k->alg));
-        goto out;
+    if (fresh.kid == NULL || EVP_PKEY_up_ref(key) != 1) {
+        free(fresh.kid);
+        snprintf(err, errlen, "cannot take the %s key", mqp_jws_alg_name(k->alg));
+        return -1;
     }
+    fresh.pkey = key;
     prune(k, now, 1);
     cur = current(k);
     if (cur)
@@ -195,15 +196,26 @@ int ssf_tx_keys_rotate(struct ssf_tx_keys *k, int64_t now, char *err, size_t err
         snprintf(err, errlen, "cannot write the SSF transmitter keys to the store");
         return -1;
     }
-    memset(&fresh, 0, sizeof(fresh));
-    rc = 0;
-out:
-    key_clear(&fresh);
+    return 0;
+}
+
+int ssf_tx_keys_rotate(struct ssf_tx_keys *k, int64_t now, char *err, size_t errlen)
+{
+    EVP_PKEY *key = generate(k->alg, k->rsa_bits);
+    int rc;
+
+    if (key == NULL) {
+        snprintf(err, errlen, "cannot generate a %s key", mqp_jws_alg_name(k->alg));
+        return -1;
+    }
+    rc = install(k, key, now, err, errlen);
+    EVP_PKEY_free(key);
     return rc;
 }
 
 int ssf_tx_keys_open(struct store *st, enum mqp_jws_alg alg, unsigned rsa_bits, unsigned overlap_s,
-                     int64_t now, struct ssf_tx_keys **out, char *err, size_t errlen)
+                     EVP_PKEY *configured, int64_t now, struct ssf_tx_keys **out, char *err,
+                     size_t errlen)
 {
     struct ssf_tx_keys *k = calloc(1, sizeof(*k));
     struct tx_key *cur;
@@ -227,10 +239,15 @@ int ssf_tx_keys_open(struct store *st, enum mqp_jws_alg alg, unsigned rsa_bits, 
     }
     prune(k, now, 0);
     cur = current(k);
-    /* A configured algorithm (or RSA size) that changed is a rotation: the old key keeps its
+    /* A configured key, algorithm or RSA size that changed is a rotation: the old key keeps its
      * overlap, so SETs signed just before the restart still verify. */
-    if (cur == NULL || mqp_jws_alg_for_key(cur->pkey) != alg ||
-        (alg == MQP_ALG_RS256 && (unsigned)EVP_PKEY_get_bits(cur->pkey) != rsa_bits)) {
+    if (configured) {
+        if (cur == NULL || EVP_PKEY_eq(cur->pkey, configured) != 1) {
+            if (install(k, configured, now, err, errlen) != 0)
+                goto out;
+        }
+    } else if (cur == NULL || mqp_jws_alg_for_key(cur->pkey) != alg ||
+               (alg == MQP_ALG_RS256 && (unsigned)EVP_PKEY_get_bits(cur->pkey) != rsa_bits)) {
         if (ssf_tx_keys_rotate(k, now, err, errlen) != 0)
             goto out;
     }

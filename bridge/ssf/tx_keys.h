@@ -19,13 +19,16 @@ struct ssf_tx_keys;
 
 /*
  * Load the keys from st (borrowed; must outlive the keys), dropping those retired more than
- * overlap_s before now. When there is no current key, or the current one is not of alg
- * (MQP_ALG_ES256 or MQP_ALG_RS256, RSA keys of rsa_bits), a new one is made and the old one
- * retired (as ssf_tx_keys_rotate()). Returns 0 and *out (free with ssf_tx_keys_free()), or -1
- * with a message in err.
+ * overlap_s before now. configured (may be NULL; a reference is taken) is the operator's key
+ * (ssf.transmitter.key_file): when it is not the current key it becomes it. Without one, when
+ * there is no current key, or the current one is not of alg (MQP_ALG_ES256 or MQP_ALG_RS256,
+ * RSA keys of rsa_bits), a new one is made. Either way the old one is retired (as
+ * ssf_tx_keys_rotate()). Returns 0 and *out (free with ssf_tx_keys_free()), or -1 with a
+ * message in err.
  */
 int ssf_tx_keys_open(struct store *st, enum mqp_jws_alg alg, unsigned rsa_bits, unsigned overlap_s,
-                     int64_t now, struct ssf_tx_keys **out, char *err, size_t errlen);
+                     EVP_PKEY *configured, int64_t now, struct ssf_tx_keys **out, char *err,
+                     size_t errlen);
 void ssf_tx_keys_free(struct ssf_tx_keys *k);
 
 /* Make a new current key, retire the old one at now, and write both to the store. Nothing

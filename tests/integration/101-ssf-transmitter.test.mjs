@@ -4,8 +4,12 @@
 // least 2048 bits, and a key rotation that keeps the old key in the JWKS for the overlap.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import * as jose from 'jose';
 import { Bridge, request, shutdown } from './lib/bridge.mjs';
+import { keygen } from './lib/tokens.mjs';
 import { ev, stream } from './lib/streams.mjs';
 import { createWorld } from './lib/world.mjs';
 
@@ -257,5 +261,25 @@ describe('key rotation', () => {
         await jose.importJWK(keys[0], 'RS256');
         assert.deepEqual(keys.slice(1), ecKeys.slice(0, keys.length - 1));
         assert.equal(keys[1].kid, ecKeys[0].kid);
+    });
+
+    test('key_file: the operator\'s key signs, the previous one keeps its overlap, rotation is 409', async () => {
+        const before = json(await request(bridge.port, '/jwks.json')).keys;
+        const op = await keygen(w.dir, 'ssf-operator', { type: 'ec' });
+        await bridge.stop();
+        delete bridge.options.extra.ssf.transmitter.alg;
+        bridge.options.extra.ssf.transmitter.key_file = path.basename(op.key);
+        await bridge.start({ samePort: true });
+        const { keys } = json(await request(bridge.port, '/jwks.json'));
+        const want = crypto.createPublicKey(fs.readFileSync(op.key)).export({ format: 'jwk' });
+        assert.equal(keys[0].kty, 'EC');
+        assert.equal(keys[0].x, want.x);
+        assert.equal(keys[0].y, want.y);
+        assert.equal(keys[1].kid, before[0].kid, 'the previous key stays for its overlap');
+        const r = await request(bridge.port, '/api/ssf/keys/rotate', {
+            method: 'POST',
+            headers: { authorization: `Bearer ${admin}`, 'content-length': 0 },
+        });
+        assert.equal(r.status, 409, r.body);
     });
 });

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <openssl/ec.h>
 #include <openssl/evp.h>
 
 #include "jwk.h"
@@ -59,7 +60,8 @@ static void test_first_start_makes_es256_key_kept_in_store(void **state)
     EVP_PKEY *key;
     json_object *jwks, *d;
 
-    assert_int_equal(ssf_tx_keys_open(st, MQP_ALG_ES256, 2048, 3600, T0, &k, err, sizeof(err)), 0);
+    assert_int_equal(
+        ssf_tx_keys_open(st, MQP_ALG_ES256, 2048, 3600, NULL, T0, &k, err, sizeof(err)), 0);
     key = ssf_tx_keys_current(k, &kid);
     assert_non_null(key);
     assert_int_equal(mqp_jws_alg_for_key(key), MQP_ALG_ES256);
@@ -75,7 +77,8 @@ static void test_first_start_makes_es256_key_kept_in_store(void **state)
     json_object_put(jwks);
     /* a second start finds the same key */
     assert_int_equal(
-        ssf_tx_keys_open(st, MQP_ALG_ES256, 2048, 3600, T0 + 10, &again, err, sizeof(err)), 0);
+        ssf_tx_keys_open(st, MQP_ALG_ES256, 2048, 3600, NULL, T0 + 10, &again, err, sizeof(err)),
+        0);
     ssf_tx_keys_current(again, &kid2);
     assert_string_equal(kid, kid2);
     ssf_tx_keys_free(again);
@@ -90,7 +93,8 @@ static void test_rotation_keeps_old_key_for_the_overlap(void **state)
     char err[200], old[64];
     json_object *jwks;
 
-    assert_int_equal(ssf_tx_keys_open(st, MQP_ALG_ES256, 2048, 100, T0, &k, err, sizeof(err)), 0);
+    assert_int_equal(ssf_tx_keys_open(st, MQP_ALG_ES256, 2048, 100, NULL, T0, &k, err, sizeof(err)),
+                     0);
     ssf_tx_keys_current(k, &kid);
     snprintf(old, sizeof(old), "%s", kid);
     assert_int_equal(ssf_tx_keys_rotate(k, T0 + 50, err, sizeof(err)), 0);
@@ -105,7 +109,8 @@ static void test_rotation_keeps_old_key_for_the_overlap(void **state)
     assert_int_equal(ssf_tx_keys_count(k, T0 + 151), 1);
     /* a restart after the overlap drops the old key for good */
     assert_int_equal(
-        ssf_tx_keys_open(st, MQP_ALG_ES256, 2048, 100, T0 + 151, &later, err, sizeof(err)), 0);
+        ssf_tx_keys_open(st, MQP_ALG_ES256, 2048, 100, NULL, T0 + 151, &later, err, sizeof(err)),
+        0);
     assert_int_equal(ssf_tx_keys_count(later, T0), 1);
     ssf_tx_keys_free(later);
     ssf_tx_keys_free(k);
@@ -119,10 +124,11 @@ static void test_rs256_and_algorithm_change(void **state)
     char err[200];
     EVP_PKEY *key;
 
-    assert_int_equal(ssf_tx_keys_open(st, MQP_ALG_ES256, 2048, 100, T0, &k, err, sizeof(err)), 0);
-    ssf_tx_keys_free(k);
-    assert_int_equal(ssf_tx_keys_open(st, MQP_ALG_RS256, 2048, 100, T0 + 1, &rsa, err, sizeof(err)),
+    assert_int_equal(ssf_tx_keys_open(st, MQP_ALG_ES256, 2048, 100, NULL, T0, &k, err, sizeof(err)),
                      0);
+    ssf_tx_keys_free(k);
+    assert_int_equal(
+        ssf_tx_keys_open(st, MQP_ALG_RS256, 2048, 100, NULL, T0 + 1, &rsa, err, sizeof(err)), 0);
     key = ssf_tx_keys_current(rsa, &kid);
     assert_int_equal(mqp_jws_alg_for_key(key), MQP_ALG_RS256);
     assert_true(EVP_PKEY_get_bits(key) >= 2048);
@@ -181,6 +187,46 @@ static void test_store_streams(void **state)
     assert_int_equal(st->ops->ssf_stream_delete(st, "t", "s1"), 0);
 }
 
+/* An operator's key (ssf.transmitter.key_file) becomes the current one, once; the key the
+ * bridge had made stays published for the overlap; another file later is a rotation again. */
+static void test_configured_key(void **state)
+{
+    struct store *st = *state;
+    struct ssf_tx_keys *k = NULL;
+    EVP_PKEY *mine = EVP_EC_gen("P-256"), *next = EVP_EC_gen("P-256");
+    const char *kid = NULL;
+    char err[200];
+    json_object *jwks;
+
+    assert_int_equal(ssf_tx_keys_open(st, MQP_ALG_ES256, 2048, 100, NULL, T0, &k, err, sizeof(err)),
+                     0);
+    ssf_tx_keys_free(k);
+    assert_int_equal(
+        ssf_tx_keys_open(st, MQP_ALG_ES256, 2048, 100, mine, T0 + 1, &k, err, sizeof(err)), 0);
+    assert_int_equal(EVP_PKEY_eq(ssf_tx_keys_current(k, &kid), mine), 1);
+    jwks = ssf_tx_keys_jwks(k, T0 + 1);
+    assert_int_equal(n_keys(jwks), 2); /* the made key is still in its overlap */
+    json_object_put(jwks);
+    ssf_tx_keys_free(k);
+    /* the same file again: no rotation */
+    assert_int_equal(
+        ssf_tx_keys_open(st, MQP_ALG_ES256, 2048, 100, mine, T0 + 2, &k, err, sizeof(err)), 0);
+    jwks = ssf_tx_keys_jwks(k, T0 + 2);
+    assert_int_equal(n_keys(jwks), 2);
+    json_object_put(jwks);
+    ssf_tx_keys_free(k);
+    /* a new file after the overlap: the new key and the previous file's */
+    assert_int_equal(
+        ssf_tx_keys_open(st, MQP_ALG_ES256, 2048, 100, next, T0 + 200, &k, err, sizeof(err)), 0);
+    assert_int_equal(EVP_PKEY_eq(ssf_tx_keys_current(k, &kid), next), 1);
+    jwks = ssf_tx_keys_jwks(k, T0 + 200);
+    assert_int_equal(n_keys(jwks), 2);
+    json_object_put(jwks);
+    ssf_tx_keys_free(k);
+    EVP_PKEY_free(mine);
+    EVP_PKEY_free(next);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -190,6 +236,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_rs256_and_algorithm_change, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_streams, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_configured_key, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
