@@ -4,10 +4,10 @@
 # usage: report.sh results.jsonl pin-note pubs subs k-subs k-rate idle-clients token-bytes
 set -euo pipefail
 
-if [ $# -ne 8 ]; then
-    echo "usage: report.sh results.jsonl pin-note pubs subs k-subs k-rate idle-clients token-bytes" >&2
-    exit 2
-fi
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source-path=SCRIPTDIR source=../lib/report.sh
+. "$here/../lib/report.sh"
+need_args 8 "results.jsonl pin-note pubs subs k-subs k-rate idle-clients token-bytes" $#
 results=$1 pin_note=$2 pubs=$3 subs=$4 k_subs=$5 k_rate=$6 idle=$7 token_bytes=$8
 
 # Value of a jq expression for the runs with this label (the median when a run was repeated);
@@ -27,9 +27,6 @@ per_cpu='select(.broker_cpu > 0) | .delivered_per_s / .broker_cpu'
 p50='select(.latency_us.n > 0) | .latency_us.p50 / 1000'
 p99='select(.latency_us.n > 0) | .latency_us.p99 / 1000'
 
-num() { # printf-format value; "-" when empty
-    if [ -z "$2" ]; then printf '%s' "-"; else awk -v x="$2" "BEGIN { printf \"$1\", x }"; fi
-}
 lat() { # "p50 / p99" in ms
     printf '%s / %s' "$(num %.2f "$(v "$1" "$p50")")" "$(num %.2f "$(v "$1" "$p99")")"
 }
@@ -39,23 +36,9 @@ row() { # name sat-label satq1-label lat1-label lat1k-label idle-label
         "$(num %.0f "$(v "$2" "$per_cpu")")" "$(num %.0f "$(v "$3" .delivered_per_s)")" \
         "$(lat "$4")" "$(lat "$5")" "$(num %.0f "$(v "$6" .rss_per_client_bytes)")"
 }
-ratio() { # a / b with 2 decimals; empty when either is missing
-    if [ -n "$1" ] && [ -n "$2" ]; then
-        awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b }'
-    fi
-}
 diff_of() { # a - b, rounded; empty when either is missing
     if [ -n "$1" ] && [ -n "$2" ]; then
         awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f", a - b }'
-    fi
-}
-verdict() { # value op target
-    if [ -z "$1" ]; then
-        echo "n/a"
-    elif awk -v x="$1" -v t="$3" "BEGIN { exit !(x $2 t) }"; then
-        echo "met"
-    else
-        echo "MISSED"
     fi
 }
 line() { # label value target-text verdict
@@ -141,8 +124,4 @@ notes=$(jq -r '. as $r |
          then "load client CPU \(.client_cpu): near its limit" else empty end)
       ] | if length > 0 then "\($r.label): " + join("; ") else empty end
     end' "$results")
-if [ -n "$notes" ]; then
-    echo
-    echo "== notes"
-    echo "$notes" | sed 's/^/  /'
-fi
+notes_section "$notes"

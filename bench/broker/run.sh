@@ -19,36 +19,24 @@ mosquitto_dynamic_security.so), BUILD_DIR (build tree, <repo>/build-bench).
 EOF
 }
 
-quick=0 keep=0 pin=1 niceness=""
-while [ $# -gt 0 ]; do
-    case "$1" in
-    --quick) quick=1 ;;
-    --nice)
-        if [ $# -lt 2 ] || ! [[ "$2" =~ ^-?[0-9]+$ ]]; then
-            echo "run.sh: --nice needs a number" >&2
-            exit 2
-        fi
-        niceness=$2
-        shift
-        ;;
-    --keep) keep=1 ;;
-    --no-pin) pin=0 ;;
-    -h | --help) usage; exit 0 ;;
-    *) echo "run.sh: unknown option '$1'" >&2; usage >&2; exit 2 ;;
-    esac
-    shift
-done
-
+bench_name=bench
+niceness=""
+extra_option() {
+    [ "$1" = --nice ] || return 1
+    if [ $# -lt 2 ] || ! [[ "$2" =~ ^-?[0-9]+$ ]]; then
+        echo "run.sh: --nice needs a number" >&2
+        exit 2
+    fi
+    niceness=$2 opt_args=2
+}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-top=$(cd "$here/../.." && pwd)
-build=${BUILD_DIR:-$top/build-bench}
-mosquitto=${MOSQUITTO:-/usr/sbin/mosquitto}
+# shellcheck source-path=SCRIPTDIR source=../lib/common.sh
+. "$here/../lib/common.sh"
+parse_options "$@"
 dynsec_so=${DYNSEC_PLUGIN:-/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so}
 
-for tool in jq taskset mosquitto_ctrl cmake; do
-    command -v "$tool" >/dev/null || { echo "run.sh: '$tool' is needed but not installed" >&2; exit 1; }
-done
-[ -x "$mosquitto" ] || { echo "run.sh: no broker at $mosquitto (set MOSQUITTO)" >&2; exit 1; }
+need_tools jq taskset mosquitto_ctrl cmake
+need_broker
 [ -f "$dynsec_so" ] || { echo "run.sh: no dynamic-security plugin at $dynsec_so (set DYNSEC_PLUGIN)" >&2; exit 1; }
 
 # Figures of the run. Latency runs use QoS 1 end to end; see README for the saturation QoS.
@@ -62,17 +50,12 @@ else
     idle=2000 sat_rep=3 sat_warm=2 sat_dur=5 lat_warm=1 lat1_dur=30 latk_dur=8 sat_q1=1
 fi
 
-echo "== building $build (Release)"
-cmake -S "$top" -B "$build" -DCMAKE_BUILD_TYPE=Release -DMQP_TESTS=OFF -DMQP_BENCH=ON >/dev/null
-cmake --build "$build" -j2 --target mqload mqpushctl mqpush_plugin >"$build/bench-build.log" 2>&1 ||
-    { tail -30 "$build/bench-build.log" >&2; echo "run.sh: build failed" >&2; exit 1; }
+build_targets mqload mqpushctl mqpush_plugin
 mqload=$build/bench/broker/mqload
 ctl=$build/tools/mqpushctl
 plugin_so=$build/plugin/mqpush_plugin.so
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/mqpush-bench.XXXXXX")
-results=$work/results.jsonl
-: >"$results"
+start_work
 declare -A bport bpid # per broker name: its port and process id
 
 stop_broker() { # name
@@ -83,19 +66,6 @@ stop_broker() { # name
         unset "bpid[$1]"
     fi
 }
-cleanup() {
-    local name
-    for name in "${!bpid[@]}"; do
-        stop_broker "$name"
-    done
-    if [ "$keep" = 1 ]; then
-        echo "work directory kept: $work"
-    else
-        rm -rf "$work"
-    fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 
 ncpu=$(nproc)
 broker_cmd=("$mosquitto")
@@ -158,20 +128,7 @@ write_conf() { # name [extra config lines]: a config on a free loopback port
     local name=$1
     shift
     bport[$name]=$("$mqload" --free-port)
-    {
-        echo "listener ${bport[$name]} 127.0.0.1"
-        echo "persistence false"
-        echo "log_dest file $work/$name.log"
-        echo "log_type error"
-        echo "log_type warning"
-        echo "log_type notice"
-        # Started as root, Mosquitto would switch to the "mosquitto" user, which cannot read
-        # this private work directory; these are throwaway loopback brokers, so stay.
-        if [ "$(id -u)" = 0 ]; then
-            echo "user root"
-        fi
-        printf '%s\n' "$@"
-    } >"$work/$name.conf"
+    mosquitto_conf "$name" "${bport[$name]}" "log_type error" "log_type warning" "log_type notice" "$@"
 }
 
 start_broker() { # name
@@ -179,6 +136,7 @@ start_broker() { # name
     "${broker_cmd[@]}" -c "$work/$name.conf" >"$work/$name.out" 2>&1 &
     pid=$!
     bpid[$name]=$pid
+    pids+=("$pid")
     for i in $(seq 1 100); do
         if ! kill -0 "$pid" 2>/dev/null; then
             echo "run.sh: $name broker exited at start:" >&2
@@ -261,10 +219,7 @@ setup_args() { # setup
 
 echo "== mqpush broker benchmark: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 echo "   $("$mosquitto" -h 2>&1 | head -1 | sed 's/ is an MQTT.*//'), $ncpu CPUs, $pin_note"
-read -r load1 _ </proc/loadavg
-if awk -v l="$load1" 'BEGIN { exit !(l > 0.5) }'; then
-    echo "   warning: load average $load1: other processes are busy, figures will be noisy"
-fi
+warn_if_loaded
 
 # All brokers run from the start: an idle broker costs nothing, and the runs of the setups can
 # then take turns, so that background load on a shared machine hits them alike.
@@ -365,5 +320,4 @@ for b in plugin plain dynsec; do
 done
 
 "$here/report.sh" "$results" "$pin_note" "$pubs" "$subs" "$k_subs" "$k_rate" "$idle" "${#sub_token}"
-cp "$results" "$build/bench-results.jsonl"
-echo "raw results: $build/bench-results.jsonl"
+save_results

@@ -7,66 +7,22 @@
 # usage: report.sh results.jsonl pin-note
 set -euo pipefail
 
-if [ $# -ne 2 ]; then
-    echo "usage: report.sh results.jsonl pin-note" >&2
-    exit 2
-fi
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source-path=SCRIPTDIR source=../lib/report.sh
+. "$here/../lib/report.sh"
+need_args 2 "results.jsonl pin-note" $#
 results=$1 pin_note=$2
-
-# One object per signing phase: per_s, busy and cores of the round with the median rate. A
-# two-process jose round is the sum of its processes.
-summary=$(jq -s '
-    map(select((.error | not) and .what != "push"))
-    | map(. + {cores: (if (.phase | endswith("-2")) then 2 else 1 end),
-               busy: (if .thread_busy then (.thread_busy | add) else .busy end)})
-    | group_by([.phase, .round])
-    | map({phase: .[0].phase, cores: .[0].cores, per_s: (map(.per_s) | add),
-           busy: (map(.busy) | add)}
-          | . + {full: (if .busy > 0 then .per_s * .cores / ([.busy, .cores] | min) else null end)})
-    | group_by(.phase)
-    | map(def median(f): map(f) | sort | .[(length - 1) / 2 | floor];
-          {phase: .[0].phase, cores: .[0].cores, rounds: length, per_s: median(.per_s),
-           busy: median(.busy), full: median(.full)})
-    | INDEX(.phase)' "$results")
+# shellcheck source-path=SCRIPTDIR source=../lib/rounds.sh
+. "$here/../lib/rounds.sh"
+# the signing phases; the end-to-end result apart
+summarize "$results" '.what != "push"'
 push=$(jq -s -c 'map(select(.what == "push" and (.error | not))) | last // {}' "$results")
 
-v() { # phase field: the value, empty when missing
-    echo "$summary" | jq -r --arg p "$1" --arg f "$2" '.[$p][$f] // empty'
-}
 pv() { # field of the end-to-end result
     echo "$push" | jq -r --arg f "$1" '.[$f] // empty'
 }
-num() { # printf-format value; "-" when empty
-    if [ -z "$2" ]; then printf '%s' "-"; else awk -v x="$2" "BEGIN { printf \"$1\", x }"; fi
-}
-ratio() { # a / b with 2 decimals; empty when either is missing
-    if [ -n "$1" ] && [ -n "$2" ]; then
-        awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b }'
-    fi
-}
-pct() { # a / b in percent
-    if [ -n "$1" ] && [ -n "$2" ]; then
-        awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.0f", 100 * a / b }'
-    fi
-}
-verdict() { # value op target
-    if [ -z "$1" ]; then
-        echo "n/a"
-    elif awk -v x="$1" -v t="$3" "BEGIN { exit !(x $2 t) }"; then
-        echo "met"
-    else
-        echo "MISSED"
-    fi
-}
-line() { # label phase
-    printf '  %-46s %10s %6s %12s\n' "$1" "$(num %.0f "$(v "$2" per_s)")" \
-        "$(num %.2f "$(v "$2" busy)")" "$(num %.0f "$(v "$2" full)")"
-}
 row() { # label wall-ratio full-ratio target verdict
     printf '  %-50s %8s %10s   %-9s %s\n' "$1" "${2:--}" "${3:--}" "${4:-}" "${5:-}"
-}
-r() { # phase-a phase-b field
-    ratio "$(v "$1" "$3")" "$(v "$2" "$3")"
 }
 
 echo
@@ -117,12 +73,5 @@ else
     printf '  %-46s %10s\n' "  of which building + signing (setbench, us)" "${sign_us:--}"
 fi
 
-notes=$(echo "$summary" | jq -r '.[] | select(.busy < 0.9 * .cores)
-    | "\(.phase): busy \(.busy * 100 | round / 100) of \(.cores) core(s): other processes took CPU time; the whole-core figure corrects for most of it"')
 sizes=$(jq -s -r 'map(select(.set_avg and .what != "push")) | group_by(.what) | map("\(.[0].what): event \(.[0].event_avg | round) B, SET \(.[0].set_avg | round) B") | join("; ")' "$results")
-echo
-echo "== notes"
-echo "  sizes (averages): $sizes; pushed SET $(pv set_avg) B"
-if [ -n "$notes" ]; then
-    echo "$notes" | sed 's/^/  /'
-fi
+rounds_notes "sizes (averages): $sizes; pushed SET $(pv set_avg) B"

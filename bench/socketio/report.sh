@@ -6,33 +6,16 @@
 # usage: report.sh results.jsonl pin-note "sizes" latency-deliveries-per-s
 set -euo pipefail
 
-if [ $# -ne 4 ]; then
-    echo "usage: report.sh results.jsonl pin-note sizes latency-deliveries-per-s" >&2
-    exit 2
-fi
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source-path=SCRIPTDIR source=../lib/report.sh
+. "$here/../lib/report.sh"
+need_args 4 "results.jsonl pin-note sizes latency-deliveries-per-s" $#
 results=$1 pin_note=$2 sizes=$3 lat_dps=$4
 
 v() { # server n phase jq-expression: the value, empty when missing or failed
     jq -r --arg s "$1" --argjson n "$2" --arg p "$3" \
         "select(.server == \$s and .n == \$n and .phase == \$p and (.error | not)) | ($4) // empty" \
         "$results" | head -1
-}
-num() { # printf-format value; "-" when empty
-    if [ -z "$2" ]; then printf '%s' "-"; else awk -v x="$2" "BEGIN { printf \"$1\", x }"; fi
-}
-ratio() { # a / b with 3 decimals; empty when either is missing
-    if [ -n "$1" ] && [ -n "$2" ]; then
-        awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b }'
-    fi
-}
-verdict() { # value op target
-    if [ -z "$1" ]; then
-        echo "n/a"
-    elif awk -v x="$1" -v t="$3" "BEGIN { exit !(x $2 t) }"; then
-        echo "met"
-    else
-        echo "MISSED"
-    fi
 }
 row() { # label bridge peer ratio target verdict
     printf '  %-40s %14s %14s %8s   %-8s %s\n' "$1" "${2:--}" "${3:--}" "${4:-}" "${5:-}" "${6:-}"
@@ -65,9 +48,9 @@ for n in $sizes; do
     p_p50=$(v peer "$n" latency 'select(.latency_us.n > 0) | .latency_us.p50 / 1000')
     b_mem=$(mem bridge "$n")
     p_mem=$(mem peer "$n")
-    r_cpu=$(ratio "$b_cpu" "$p_cpu")
-    r_lcpu=$(ratio "$b_lcpu" "$p_lcpu")
-    r_mem=$(ratio "$b_mem" "$p_mem")
+    r_cpu=$(ratio "$b_cpu" "$p_cpu" 3)
+    r_lcpu=$(ratio "$b_lcpu" "$p_lcpu" 3)
+    r_mem=$(ratio "$b_mem" "$p_mem" 3)
     echo
     echo "  -- $n clients"
     printf '  %-40s %14s %14s %8s   %-8s %s\n' "" "bridge" "Node" "ratio" "target" ""
@@ -82,14 +65,14 @@ for n in $sizes; do
     row "memory per idle connection (B)" "$(num %.0f "$b_mem")" "$(num %.0f "$p_mem")" \
         "$r_mem" "<= 0.2" "$(verdict "$r_mem" '<=' 0.2)"
     row "deliveries/s, flat out" "$(num %.0f "$b_dps")" "$(num %.0f "$p_dps")" \
-        "$(ratio "$b_dps" "$p_dps")"
+        "$(ratio "$b_dps" "$p_dps" 3)"
     row "  server CPU busy (1 = a core)" "$(num %.2f "$(v bridge "$n" saturation .server_busy)")" \
         "$(num %.2f "$(v peer "$n" saturation .server_busy)")"
     row "  load CPU busy" "$(num %.2f "$(v bridge "$n" saturation .load_cpu_busy)")" \
         "$(num %.2f "$(v peer "$n" saturation .load_cpu_busy)")"
     row "latency p99 at $lat_dps/s (ms)" "$(num %.2f "$b_p99")" "$(num %.2f "$p_p99")" \
-        "$(ratio "$b_p99" "$p_p99")"
-    row "  p50 (ms)" "$(num %.2f "$b_p50")" "$(num %.2f "$p_p50")" "$(ratio "$b_p50" "$p_p50")"
+        "$(ratio "$b_p99" "$p_p99" 3)"
+    row "  p50 (ms)" "$(num %.2f "$b_p50")" "$(num %.2f "$p_p50")" "$(ratio "$b_p50" "$p_p50" 3)"
     row "  server CPU busy" "$(num %.2f "$(v bridge "$n" latency .server_busy)")" \
         "$(num %.2f "$(v peer "$n" latency .server_busy)")"
     b_f=$(faults bridge "$n")
@@ -127,8 +110,4 @@ notes=$(jq -r '. as $r | "\(.server) \(.n // "") \(.phase)" as $where |
          else empty end)
       ] | if length > 0 then "\($where): " + join("; ") else empty end
     end' "$results")
-if [ -n "$notes" ]; then
-    echo
-    echo "== notes"
-    echo "$notes" | sed 's/^/  /'
-fi
+notes_section "$notes"

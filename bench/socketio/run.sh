@@ -25,29 +25,16 @@ NODE (node).
 EOF
 }
 
-quick=0 keep=0 pin=1 peer_only=0
-while [ $# -gt 0 ]; do
-    case "$1" in
-    --quick) quick=1 ;;
-    --keep) keep=1 ;;
-    --no-pin) pin=0 ;;
-    --peer-only) peer_only=1 ;;
-    -h | --help) usage; exit 0 ;;
-    *) echo "run.sh: unknown option '$1'" >&2; usage >&2; exit 2 ;;
-    esac
-    shift
-done
-
+bench_name=bench-sio
+peer_only=0
+extra_option() { [ "$1" = --peer-only ] && peer_only=1; }
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-top=$(cd "$here/../.." && pwd)
-build=${BUILD_DIR:-$top/build-bench}
-case $build in /*) ;; *) build=$PWD/$build ;; esac
-mosquitto=${MOSQUITTO:-/usr/sbin/mosquitto}
+# shellcheck source-path=SCRIPTDIR source=../lib/common.sh
+. "$here/../lib/common.sh"
+parse_options "$@"
 node=${NODE:-node}
-for tool in jq taskset cmake curl awk npm mosquitto_sub "$node"; do
-    command -v "$tool" >/dev/null || { echo "run.sh: '$tool' is needed but not installed" >&2; exit 1; }
-done
-[ -x "$mosquitto" ] || { echo "run.sh: no broker at $mosquitto (set MOSQUITTO)" >&2; exit 1; }
+need_tools jq taskset cmake curl awk npm mosquitto_sub "$node"
+need_broker
 
 if [ "$quick" = 1 ]; then
     sizes="200 1000" warm=1 dur=4 drain=5
@@ -63,124 +50,52 @@ settle=1 # seconds before each memory reading (the peer collects its garbage fir
 max_n=0
 for n in $sizes; do [ "$n" -gt "$max_n" ] && max_n=$n; done
 
-echo "== building $build (Release)"
-cmake -S "$top" -B "$build" -DCMAKE_BUILD_TYPE=Release -DMQP_TESTS=OFF -DMQP_BENCH=ON >/dev/null
-cmake --build "$build" -j2 --target sioload mqload mqpushctl mqpush_plugin mqpush-bridge \
-    >"$build/bench-sio-build.log" 2>&1 ||
-    { tail -30 "$build/bench-sio-build.log" >&2; echo "run.sh: build failed" >&2; exit 1; }
-if [ ! -d "$here/peer/node_modules/socket.io" ] || [ ! -d "$here/peer/node_modules/mqtt" ]; then
-    echo "== installing the peer's packages (npm ci, versions from peer/package-lock.json)"
-    (cd "$here/peer" && npm ci --no-audit --no-fund >/dev/null)
-fi
+build_targets sioload mqload mqpushctl mqpush_plugin mqpush-bridge
+need_peer_packages socket.io mqtt
 sioload=$build/bench/socketio/sioload
 mqload=$build/bench/broker/mqload
 ctl=$build/tools/mqpushctl
 bridge_bin=$build/bridge/mqpush-bridge
 
 # Descriptors: the bridge wants limits.max_connections + 256, sioload one per client.
-need=$((max_n + 1024))
-if [ "$(ulimit -Hn)" != unlimited ] && [ "$(ulimit -Hn)" -lt "$need" ]; then
-    ulimit -Hn "$need" 2>/dev/null ||
-        { echo "run.sh: needs $need descriptors, hard limit is $(ulimit -Hn) (run as root, or raise it)" >&2; exit 1; }
-fi
-ulimit -n "$(ulimit -Hn)"
+need_descriptors $((max_n + 1024))
 
-ncpu=$(nproc)
-if [ "$pin" = 1 ] && [ "$ncpu" -ge 2 ]; then
-    on_server=(taskset -c 0) on_load=(taskset -c 1) load_cpu=(--load-cpu 1 --server-cpu 0)
+pin_server_load
+if [ "$pinned" = 1 ]; then
+    load_cpu=(--load-cpu 1 --server-cpu 0)
     pin_note="the server (bridge, then Node) alone on CPU 0; Mosquitto with the plugin, sioload and its publisher on CPU 1"
 else
-    on_server=() on_load=() load_cpu=()
+    load_cpu=()
     pin_note="not pinned ($ncpu CPUs): the server shares its CPU with the load"
 fi
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/mqpush-bench-sio.XXXXXX")
-results=$work/results.jsonl
-: >"$results"
-pids=()
-cleanup() {
-    local p
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-    for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-    if [ "$keep" = 1 ]; then echo "work directory kept: $work"; else rm -rf "$work"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-wait_port() { # port pid name
-    for _ in $(seq 1 200); do
-        kill -0 "$2" 2>/dev/null || { echo "run.sh: $3 exited at start:" >&2; tail -20 "$work/$3.out" "$work/$3.log" >&2 2>/dev/null; exit 1; }
-        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-        sleep 0.05
-    done
-    echo "run.sh: $3 does not listen on 127.0.0.1:$1" >&2
-    exit 1
-}
-stop() { # pid
-    kill "$1" 2>/dev/null || true
-    wait "$1" 2>/dev/null || true
-}
-j() { echo "$1" | jq -r "$2"; } # a field of a result line
-record() { # line server n phase
+start_work
+record_server() { # line server n phase
     echo "$1" | jq -c --arg s "$2" --argjson n "$3" --arg p "$4" '. + {server: $s, n: $n, phase: $p}' >>"$results"
 }
 
 echo "== mqpush socket.io benchmark: $(date -u +%Y-%m-%dT%H:%M:%SZ), $ncpu CPUs, $pin_note"
-read -r load1 _ </proc/loadavg
-if awk -v l="$load1" 'BEGIN { exit !(l > 0.5) }'; then
-    echo "   warning: load average $load1: other processes are busy, figures will be noisy"
-fi
+warn_if_loaded
 
 # ---- keys, tokens, configuration (as bench/sse) ----------------------------------------------
-iss=https://idp.bench.test/realms/bench
-siss=https://idp.bench.test/realms/service
-aud=mqpush
-"$ctl" keygen --type ec --key "$work/bench.pem" --jwks "$work/bench.jwks.json" >/dev/null
-"$ctl" keygen --type ec --key "$work/service.pem" --jwks "$work/service.jwks.json" >/dev/null
-pub_token=$("$ctl" token --key "$work/bench.pem" --iss "$iss" --aud "$aud" --sub bench-publisher \
-    --roles mqpush-publisher --ttl 7200)
-# the bridge's service token; the peer subscribes with the same role
-"$ctl" token --key "$work/service.pem" --iss "$siss" --aud "$aud" --sub mqpush-bridge \
-    --roles mqpush-bridge --ttl 7200 >"$work/bridge.token"
+# the bridge's service token, bridge.token: the peer subscribes with the same role
+bridge_keys
 # One tenant, one public stream, one event type, no map: the event passes whole, so the
 # publisher's "t" and "seq" reach the clients.
-cat >"$work/streams.json" <<EOF
-{"service": {"issuer": "$siss", "audience": "$aud", "jwks_file": "service.jwks.json"},
- "tenants": {"bench": {"issuer": "$iss", "audience": "$aud", "jwks_file": "bench.jwks.json",
-   "streams": {"s": {"id": "s", "name": "bench", "publicSubscribe": true,
-                     "events": [{"namespace": "app", "name": "tick"}]}}}}}
-EOF
-"$ctl" check-config "$work/streams.json" >/dev/null
+write_streams '{"s": {"id": "s", "name": "bench", "publicSubscribe": true,
+                     "events": [{"namespace": "app", "name": "tick"}]}}'
 
 mport=$("$mqload" --free-port)
 hport=$("$mqload" --free-port)
 nport=$("$mqload" --free-port)
-{
-    echo "listener $mport 127.0.0.1"
-    echo "persistence false"
-    echo "log_dest file $work/mqpush.log"
-    # as root Mosquitto would become "mosquitto", who cannot read this private directory
-    [ "$(id -u)" = 0 ] && echo "user root"
-    echo "per_listener_settings false"
-    echo "allow_anonymous false"
-    echo "plugin $build/plugin/mqpush_plugin.so"
-    echo "plugin_opt_config $work/streams.json"
-} >"$work/mqpush.conf"
+plugin_conf mqpush "$mport"
 # heartbeats far apart: they would only add writes; max_connections above every client
-cat >"$work/bridge.json" <<EOF
-{"listen": "127.0.0.1:$hport",
- "broker": {"host": "127.0.0.1", "port": $mport, "client_id": "bench-bridge",
-            "token_file": "bridge.token"},
- "streams_file": "streams.json", "store": "sqlite://bridge.db",
+bridge_config "$hport" "$mport" <<EOF
  "limits": {"max_connections": $((max_n + 100))},
- "sse": {"heartbeat_ms": 300000}}
+ "sse": {"heartbeat_ms": 300000}
 EOF
-(cd "$work" && "$bridge_bin" -c bridge.json --check-config >/dev/null)
 
-"${on_load[@]}" "$mosquitto" -c "$work/mqpush.conf" >"$work/mqpush.out" 2>&1 &
-mq_pid=$!
-pids+=("$mq_pid")
-wait_port "$mport" "$mq_pid" mqpush
+start_mosquitto mqpush "$mport"
 
 pub_args=(--mqtt-port "$mport" --topic bench/events/app/tick --token "$pub_token" --qos 1
     --size "$size" --broker-pid "$mq_pid" "${load_cpu[@]}" --drain "$drain")
@@ -193,15 +108,8 @@ show() { # result line
 
 # The servers. Each start_* sets spid and sport.
 start_bridge() {
-    (cd "$work" && exec "${on_server[@]}" "$bridge_bin" -c bridge.json) >>"$work/bridge.out" 2>&1 &
-    spid=$! sport=$hport
-    pids+=("$spid")
-    wait_port "$sport" "$spid" bridge
-    for _ in $(seq 1 100); do
-        curl -sf "http://127.0.0.1:$sport/healthz" >/dev/null 2>&1 && break
-        sleep 0.1
-    done
-    curl -sf "http://127.0.0.1:$sport/healthz" >/dev/null || { echo "run.sh: the bridge never reached the broker" >&2; tail "$work/bridge.out" >&2; exit 1; }
+    start_bridge_on "$hport"
+    spid=$bridge_pid sport=$hport
 }
 start_peer() {
     (cd "$here/peer" && PORT=$nport MQTT_PORT=$mport TOKEN_FILE=$work/bridge.token TOPIC='bench/s/#' \
@@ -234,7 +142,7 @@ measure() {
         sio --clients 50 --idle >/dev/null
         sleep 0.5
         line=$(sio --clients "$n" --idle --settle "$settle" "$@" --label "$name-idle-$n")
-        record "$line" "$name" "$n" idle
+        record_server "$line" "$name" "$n" idle
         echo "$line" | jq -r --argjson n "$n" 'if .error then "   FAILED: \(.error)" else
             "   \(.ready) joined in \(.connect_s) s; RSS \(.rss_before_kib) -> \(.rss_after_kib) KiB: \((.rss_after_kib - .rss_before_kib) * 1024 / $n | floor) B per connection" end'
         stop "$spid"
@@ -245,7 +153,7 @@ measure() {
         echo "== $name, $n clients: flat out (window $win events) for $warm + $dur s"
         line=$(sio --clients "$n" --rate 0 --window "$win" --warmup "$warm" --duration "$dur" \
             --label "$name-saturation-$n" "${pub_args[@]}")
-        record "$line" "$name" "$n" saturation
+        record_server "$line" "$name" "$n" saturation
         show "$line"
         sleep 1 # the server notices the closed connections
 
@@ -253,7 +161,7 @@ measure() {
         echo "== $name, $n clients: $rate events/s ($lat_dps deliveries/s) for $dur s"
         line=$(sio --clients "$n" --rate "$rate" --warmup 1 --duration "$dur" \
             --label "$name-latency-$n" "${pub_args[@]}")
-        record "$line" "$name" "$n" latency
+        record_server "$line" "$name" "$n" latency
         show "$line"
         sleep 1
     done
@@ -285,5 +193,4 @@ echo "== peer: Node $("$node" --version), socket.io $(jq -r .version "$here/peer
 measure peer --gc-signal
 
 "$here/report.sh" "$results" "$pin_note" "$sizes" "$lat_dps"
-cp "$results" "$build/bench-sio-results.jsonl"
-echo "raw results: $build/bench-sio-results.jsonl"
+save_results

@@ -5,31 +5,14 @@
 # usage: report.sh results.jsonl pin-note clients idle-connections
 set -euo pipefail
 
-if [ $# -ne 4 ]; then
-    echo "usage: report.sh results.jsonl pin-note clients idle-connections" >&2
-    exit 2
-fi
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source-path=SCRIPTDIR source=../lib/report.sh
+. "$here/../lib/report.sh"
+need_args 4 "results.jsonl pin-note clients idle-connections" $#
 results=$1 pin_note=$2 clients=$3 idle=$4
 
 v() { # phase jq-expression: the value, empty when missing or failed
     jq -r --arg p "$1" "select(.phase == \$p and (.error | not)) | ($2) // empty" "$results" | head -1
-}
-num() { # printf-format value; "-" when empty
-    if [ -z "$2" ]; then printf '%s' "-"; else awk -v x="$2" "BEGIN { printf \"$1\", x }"; fi
-}
-ratio() { # a / b with 2 decimals; empty when either is missing
-    if [ -n "$1" ] && [ -n "$2" ]; then
-        awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b }'
-    fi
-}
-verdict() { # value op target
-    if [ -z "$1" ]; then
-        echo "n/a"
-    elif awk -v x="$1" -v t="$3" "BEGIN { exit !(x $2 t) }"; then
-        echo "met"
-    else
-        echo "MISSED"
-    fi
 }
 row() { # label bridge mosquitto ratio target verdict
     printf '  %-42s %17s %17s %7s   %-10s %s\n' "$1" "${2:--}" "${3:--}" "${4:-}" "${5:-}" "${6:-}"
@@ -126,8 +109,4 @@ notes=$(jq -r '. as $r |
            "Mosquitto used \(.broker_cpu) of its core: not CPU-bound" else empty end)
       ] | if length > 0 then "\($r.phase): " + join("; ") else empty end
     end' "$results")
-if [ -n "$notes" ]; then
-    echo
-    echo "== notes"
-    echo "$notes" | sed 's/^/  /'
-fi
+notes_section "$notes"

@@ -22,27 +22,13 @@ COALESCE_MS (the bridge's sse.coalesce_ms, 5).
 EOF
 }
 
-quick=0 keep=0 pin=1
-while [ $# -gt 0 ]; do
-    case "$1" in
-    --quick) quick=1 ;;
-    --keep) keep=1 ;;
-    --no-pin) pin=0 ;;
-    -h | --help) usage; exit 0 ;;
-    *) echo "run.sh: unknown option '$1'" >&2; usage >&2; exit 2 ;;
-    esac
-    shift
-done
-
+bench_name=bench-sse
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-top=$(cd "$here/../.." && pwd)
-build=${BUILD_DIR:-$top/build-bench}
-case $build in /*) ;; *) build=$PWD/$build ;; esac
-mosquitto=${MOSQUITTO:-/usr/sbin/mosquitto}
-for tool in jq taskset cmake curl awk; do
-    command -v "$tool" >/dev/null || { echo "run.sh: '$tool' is needed but not installed" >&2; exit 1; }
-done
-[ -x "$mosquitto" ] || { echo "run.sh: no broker at $mosquitto (set MOSQUITTO)" >&2; exit 1; }
+# shellcheck source-path=SCRIPTDIR source=../lib/common.sh
+. "$here/../lib/common.sh"
+parse_options "$@"
+need_tools jq taskset cmake curl awk
+need_broker
 
 if [ "$quick" = 1 ]; then
     idle=1000 clients=200 warm=1 dur=4 drain=3
@@ -55,58 +41,26 @@ dur=${DURATION:-$dur}
 window=${WINDOW:-200}
 size=${SIZE:-200}
 
-echo "== building $build (Release)"
-cmake -S "$top" -B "$build" -DCMAKE_BUILD_TYPE=Release -DMQP_TESTS=OFF -DMQP_BENCH=ON >/dev/null
-cmake --build "$build" -j2 --target sseload mqload mqpushctl mqpush_plugin mqpush-bridge \
-    >"$build/bench-sse-build.log" 2>&1 ||
-    { tail -30 "$build/bench-sse-build.log" >&2; echo "run.sh: build failed" >&2; exit 1; }
+build_targets sseload mqload mqpushctl mqpush_plugin mqpush-bridge
 sseload=$build/bench/sse/sseload
 mqload=$build/bench/broker/mqload
 ctl=$build/tools/mqpushctl
 bridge_bin=$build/bridge/mqpush-bridge
 
 # Descriptors: the bridge wants limits.max_connections + 256, sseload and mqload one per client.
-need=$((idle + clients + 1024))
-if [ "$(ulimit -Hn)" != unlimited ] && [ "$(ulimit -Hn)" -lt "$need" ]; then
-    ulimit -Hn "$need" 2>/dev/null ||
-        { echo "run.sh: needs $need descriptors, hard limit is $(ulimit -Hn) (run as root, or raise it)" >&2; exit 1; }
-fi
-ulimit -n "$(ulimit -Hn)"
+need_descriptors $((idle + clients + 1024))
 
-ncpu=$(nproc)
-if [ "$pin" = 1 ] && [ "$ncpu" -ge 2 ]; then
-    on_server=(taskset -c 0) on_load=(taskset -c 1) load_cpu=(--load-cpu 1)
+pin_server_load
+if [ "$pinned" = 1 ]; then
+    load_cpu=(--load-cpu 1)
     pin_note="bridge (later the peer broker) alone on CPU 0; Mosquitto with the plugin and the load clients on CPU 1"
 else
-    on_server=() on_load=() load_cpu=()
+    load_cpu=()
     pin_note="not pinned ($ncpu CPUs): the bridge shares its CPU with the load"
 fi
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/mqpush-bench-sse.XXXXXX")
-results=$work/results.jsonl
-: >"$results"
-pids=()
-cleanup() {
-    local p
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-    for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-    if [ "$keep" = 1 ]; then echo "work directory kept: $work"; else rm -rf "$work"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-wait_port() { # port pid name
-    local i
-    for i in $(seq 1 200); do
-        kill -0 "$2" 2>/dev/null || { echo "run.sh: $3 exited at start:" >&2; tail -20 "$work/$3.out" "$work/$3.log" >&2 2>/dev/null; exit 1; }
-        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-        sleep 0.05
-    done
-    echo "run.sh: $3 does not listen on 127.0.0.1:$1" >&2
-    exit 1
-}
-j() { echo "$1" | jq -r "$2"; }        # a field of a result line
-record() { echo "$1" | jq -c --arg p "$2" '. + {phase: $p}' >>"$results"; }
+start_work
+# the common one with the error alone, and the last lines of sseload's log
 fail_if_error() { # line what
     if [ -z "$1" ] || [ "$(j "$1" '.error // empty')" != "" ]; then
         echo "run.sh: $2 failed: $(j "${1:-{\}}" '.error // "no result"')" >&2
@@ -116,73 +70,28 @@ fail_if_error() { # line what
 }
 
 echo "== mqpush SSE benchmark: $(date -u +%Y-%m-%dT%H:%M:%SZ), $ncpu CPUs, $pin_note"
-read -r load1 _ </proc/loadavg
-if awk -v l="$load1" 'BEGIN { exit !(l > 0.5) }'; then
-    echo "   warning: load average $load1: other processes are busy, figures will be noisy"
-fi
+warn_if_loaded
 
 # ---- keys, tokens, configuration ------------------------------------------------------------
-iss=https://idp.bench.test/realms/bench
-siss=https://idp.bench.test/realms/service
-aud=mqpush
-"$ctl" keygen --type ec --key "$work/bench.pem" --jwks "$work/bench.jwks.json" >/dev/null
-"$ctl" keygen --type ec --key "$work/service.pem" --jwks "$work/service.jwks.json" >/dev/null
-pub_token=$("$ctl" token --key "$work/bench.pem" --iss "$iss" --aud "$aud" --sub bench-publisher \
-    --roles mqpush-publisher --ttl 7200)
-"$ctl" token --key "$work/service.pem" --iss "$siss" --aud "$aud" --sub mqpush-bridge \
-    --roles mqpush-bridge --ttl 7200 >"$work/bridge.token"
+bridge_keys
 # One tenant, one public stream, one event type, no map: the event passes whole, so the
 # publisher's "t" and "seq" reach the clients.
-cat >"$work/streams.json" <<EOF
-{"service": {"issuer": "$siss", "audience": "$aud", "jwks_file": "service.jwks.json"},
- "tenants": {"bench": {"issuer": "$iss", "audience": "$aud", "jwks_file": "bench.jwks.json",
-   "streams": {"s": {"id": "s", "name": "bench", "publicSubscribe": true,
-                     "events": [{"namespace": "app", "name": "tick"}]}}}}}
-EOF
-"$ctl" check-config "$work/streams.json" >/dev/null
+write_streams '{"s": {"id": "s", "name": "bench", "publicSubscribe": true,
+                     "events": [{"namespace": "app", "name": "tick"}]}}'
 
 mport=$("$mqload" --free-port)
 pport=$("$mqload" --free-port)
 hport=$("$mqload" --free-port)
-write_conf() { # name port [lines]
-    local name=$1 port=$2
-    shift 2
-    {
-        echo "listener $port 127.0.0.1"
-        echo "persistence false"
-        echo "log_dest file $work/$name.log"
-        # as root Mosquitto would become "mosquitto", who cannot read this private directory
-        [ "$(id -u)" = 0 ] && echo "user root"
-        printf '%s\n' "$@"
-    } >"$work/$name.conf"
-}
-write_conf mqpush "$mport" "per_listener_settings false" "allow_anonymous false" \
-    "plugin $build/plugin/mqpush_plugin.so" "plugin_opt_config $work/streams.json"
-write_conf plain "$pport" "allow_anonymous true"
+plugin_conf mqpush "$mport"
+mosquitto_conf plain "$pport" "allow_anonymous true"
 # heartbeats far apart: they would only add writes; max_connections above every client
-cat >"$work/bridge.json" <<EOF
-{"listen": "127.0.0.1:$hport",
- "broker": {"host": "127.0.0.1", "port": $mport, "client_id": "bench-bridge",
-            "token_file": "bridge.token"},
- "streams_file": "streams.json", "store": "sqlite://bridge.db",
+bridge_config "$hport" "$mport" <<EOF
  "limits": {"max_connections": $((idle + clients + 100))},
- "sse": {"heartbeat_ms": 300000, "coalesce_ms": ${COALESCE_MS:-5}}}
+ "sse": {"heartbeat_ms": 300000, "coalesce_ms": ${COALESCE_MS:-5}}
 EOF
-(cd "$work" && "$bridge_bin" -c bridge.json --check-config >/dev/null)
 
-"${on_load[@]}" "$mosquitto" -c "$work/mqpush.conf" >"$work/mqpush.out" 2>&1 &
-mq_pid=$!
-pids+=("$mq_pid")
-wait_port "$mport" "$mq_pid" mqpush
-(cd "$work" && exec "${on_server[@]}" "$bridge_bin" -c bridge.json) >"$work/bridge.out" 2>&1 &
-bridge_pid=$!
-pids+=("$bridge_pid")
-wait_port "$hport" "$bridge_pid" bridge
-for _ in $(seq 1 100); do
-    curl -sf "http://127.0.0.1:$hport/healthz" >/dev/null 2>&1 && break
-    sleep 0.1
-done
-curl -sf "http://127.0.0.1:$hport/healthz" >/dev/null || { echo "run.sh: the bridge never reached the broker" >&2; tail "$work/bridge.out" >&2; exit 1; }
+start_mosquitto mqpush "$mport"
+start_bridge_on "$hport"
 
 path='/stream/v1/streams/s?tenant=bench'
 sse() { # sseload options...: one result line on stdout
@@ -238,10 +147,8 @@ record "$tlat" latency-target
 show "$tlat"
 
 # ---- 4. the peer: bare Mosquitto, as many MQTT subscribers, events as large ----------------------
-kill "$bridge_pid" 2>/dev/null || true
-wait "$bridge_pid" 2>/dev/null || true
-kill "$mq_pid" 2>/dev/null || true
-wait "$mq_pid" 2>/dev/null || true
+stop "$bridge_pid"
+stop "$mq_pid"
 "${on_server[@]}" "$mosquitto" -c "$work/plain.conf" >"$work/plain.out" 2>&1 &
 plain_pid=$!
 pids+=("$plain_pid")
@@ -270,5 +177,4 @@ echo "$plat" | jq -r 'def ms: (. / 10 | round) / 100;
     "   \(.rate) events/s (half its saturation): p50 \(.latency_us.p50 | ms) ms, p99 \(.latency_us.p99 | ms) ms, lost \(.lost)"'
 
 "$here/report.sh" "$results" "$pin_note" "$clients" "$idle"
-cp "$results" "$build/bench-sse-results.jsonl"
-echo "raw results: $build/bench-sse-results.jsonl"
+save_results

@@ -28,28 +28,14 @@ RATE_A (phase A fixed rate, events/s, 5), RATE_B (phase B fixed rate, POSTs/s, 1
 EOF2
 }
 
-quick=0 keep=0 pin=1
-while [ $# -gt 0 ]; do
-    case "$1" in
-    --quick) quick=1 ;;
-    --keep) keep=1 ;;
-    --no-pin) pin=0 ;;
-    -h | --help) usage; exit 0 ;;
-    *) echo "run.sh: unknown option '$1'" >&2; usage >&2; exit 2 ;;
-    esac
-    shift
-done
-
+bench_name=bench-unifiedpush
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-top=$(cd "$here/../.." && pwd)
-build=${BUILD_DIR:-$top/build-bench}
-case $build in /*) ;; *) build=$PWD/$build ;; esac
-mosquitto=${MOSQUITTO:-/usr/sbin/mosquitto}
+# shellcheck source-path=SCRIPTDIR source=../lib/common.sh
+. "$here/../lib/common.sh"
+parse_options "$@"
 node=${NODE:-node}
-for tool in jq taskset cmake curl awk "$node"; do
-    command -v "$tool" >/dev/null || { echo "run.sh: '$tool' is needed but not installed" >&2; exit 1; }
-done
-[ -x "$mosquitto" ] || { echo "run.sh: no broker at $mosquitto (set MOSQUITTO)" >&2; exit 1; }
+need_tools jq taskset cmake curl awk "$node"
+need_broker
 
 if [ "$quick" = 1 ]; then regs=200 endpoints=200 dur=3 warm=1; else regs=1000 endpoints=1000 dur=8 warm=2; fi
 regs=${REGS:-$regs}
@@ -60,109 +46,43 @@ size=${SIZE:-200}
 rate_a=${RATE_A:-5}
 rate_b=${RATE_B:-1000}
 
-echo "== building $build (Release)"
-cmake -S "$top" -B "$build" -DCMAKE_BUILD_TYPE=Release -DMQP_TESTS=OFF -DMQP_BENCH=ON >/dev/null
-cmake --build "$build" -j2 --target uppub mqload mqpushctl mqpush_plugin mqpush-bridge \
-    >"$build/bench-unifiedpush-build.log" 2>&1 ||
-    { tail -30 "$build/bench-unifiedpush-build.log" >&2; echo "run.sh: build failed" >&2; exit 1; }
+build_targets uppub mqload mqpushctl mqpush_plugin mqpush-bridge
 uppub=$build/bench/unifiedpush/uppub
 mqload=$build/bench/broker/mqload
 ctl=$build/tools/mqpushctl
 bridge_bin=$build/bridge/mqpush-bridge
 
-ncpu=$(nproc)
-if [ "$pin" = 1 ] && [ "$ncpu" -ge 2 ]; then
-    on_server=(taskset -c 0) on_load=(taskset -c 1)
+pin_server_load
+if [ "$pinned" = 1 ]; then
     pin_note="bridge alone on CPU 0; Mosquitto with the plugin, the provider and the load on CPU 1"
 else
-    on_server=() on_load=()
     pin_note="not pinned ($ncpu CPUs): the bridge shares its CPU with the load"
 fi
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/mqpush-bench-unifiedpush.XXXXXX")
-results=$work/results.jsonl
-: >"$results"
-pids=()
-cleanup() {
-    local p
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-    for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-    if [ "$keep" = 1 ]; then echo "work directory kept: $work"; else rm -rf "$work"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-wait_port() { # port pid name
-    local i
-    for i in $(seq 1 200); do
-        kill -0 "$2" 2>/dev/null || { echo "run.sh: $3 exited at start:" >&2; tail -20 "$work/$3.out" >&2 2>/dev/null; exit 1; }
-        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-        sleep 0.05
-    done
-    echo "run.sh: $3 does not listen on 127.0.0.1:$1" >&2
-    exit 1
-}
-record() { echo "$1" | jq -c --arg p "$2" '. + {phase: $p}' >>"$results"; }
-fail_if_error() { # line what
-    if [ -z "$1" ] || echo "$1" | jq -e '.error' >/dev/null 2>&1; then
-        echo "run.sh: $2 failed: ${1:-no result}" >&2
-        tail -5 "$work/load.err" "$work/bridge.out" >&2 2>/dev/null || true
-        exit 1
-    fi
-}
-# CPU seconds (user + system) of a process, from /proc/<pid>/stat
-cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{ print ($14 + $15) / hz }' "/proc/$1/stat"; }
-now_s() { date +%s.%N; }
+start_work
+err_logs=("$work/load.err" "$work/bridge.out")
 
 echo "== mqpush UnifiedPush benchmark: $(date -u +%Y-%m-%dT%H:%M:%SZ), $ncpu CPUs, $pin_note"
-read -r load1 _ </proc/loadavg
-if awk -v l="$load1" 'BEGIN { exit !(l > 0.5) }'; then
-    echo "   warning: load average $load1: other processes are busy, figures will be noisy"
-fi
+warn_if_loaded
 
 # ---- keys, tokens, configuration ------------------------------------------------------------
-iss=https://idp.bench.test/realms/bench
-siss=https://idp.bench.test/realms/service
-aud=mqpush
-"$ctl" keygen --type ec --key "$work/bench.pem" --jwks "$work/bench.jwks.json" >/dev/null
-"$ctl" keygen --type ec --key "$work/service.pem" --jwks "$work/service.jwks.json" >/dev/null
-pub_token=$("$ctl" token --key "$work/bench.pem" --iss "$iss" --aud "$aud" --sub bench-publisher \
-    --roles mqpush-publisher --ttl 7200)
+bridge_keys
 user_token=$("$ctl" token --key "$work/bench.pem" --iss "$iss" --aud "$aud" --sub bench-user \
     --sid bench-session --ttl 7200)
-"$ctl" token --key "$work/service.pem" --iss "$siss" --aud "$aud" --sub mqpush-bridge \
-    --roles mqpush-bridge --ttl 7200 >"$work/bridge.token"
 # Two public streams: the SERV form's registrations read "serv" (events app:serv), the Web Push
 # form's read "wp" (app:wp), so each run pushes to one form only.
-cat >"$work/streams.json" <<EOF2
-{"service": {"issuer": "$siss", "audience": "$aud", "jwks_file": "service.jwks.json"},
- "tenants": {"bench": {"issuer": "$iss", "audience": "$aud", "jwks_file": "bench.jwks.json",
-   "streams": {"serv": {"id": "serv", "name": "serv", "publicSubscribe": true,
+write_streams '{"serv": {"id": "serv", "name": "serv", "publicSubscribe": true,
                         "events": [{"namespace": "app", "name": "serv"}]},
                "wp": {"id": "wp", "name": "wp", "publicSubscribe": true,
-                      "events": [{"namespace": "app", "name": "wp"}]}}}}}
-EOF2
-"$ctl" check-config "$work/streams.json" >/dev/null
+                      "events": [{"namespace": "app", "name": "wp"}]}}'
 
 mport=$("$mqload" --free-port)
 hport=$("$mqload" --free-port)
 qport=$("$mqload" --free-port)
-{
-    echo "listener $mport 127.0.0.1"
-    echo "persistence false"
-    echo "log_dest file $work/mosquitto.log"
-    [ "$(id -u)" = 0 ] && echo "user root"
-    echo "per_listener_settings false"
-    echo "allow_anonymous false"
-    echo "plugin $build/plugin/mqpush_plugin.so"
-    echo "plugin_opt_config $work/streams.json"
-} >"$work/mosquitto.conf"
+plugin_conf mosquitto "$mport"
 max=$((regs > endpoints ? regs : endpoints))
-cat >"$work/bridge.json" <<EOF2
-{"listen": "127.0.0.1:$hport", "public_url": "http://127.0.0.1:$hport",
- "broker": {"host": "127.0.0.1", "port": $mport, "client_id": "bench-bridge",
-            "token_file": "bridge.token"},
- "streams_file": "streams.json", "store": "sqlite://bridge.db",
+bridge_config "$hport" "$mport" <<EOF2
+ "public_url": "http://127.0.0.1:$hport",
  "limits": {"max_connections": 4096},
  "outbound": {"allow": ["127.0.0.0/8"]},
  "webpush": {"subject": "mailto:bench@mqpush.test", "streams": [], "max_per_user": $max,
@@ -171,30 +91,21 @@ cat >"$work/bridge.json" <<EOF2
                  "streams": [{"tenant": "bench", "stream": "serv", "default": true},
                              {"tenant": "bench", "stream": "wp"}],
                  "provider": {"rate_per_min": 600000, "burst": 600000,
-                              "max_endpoints": $((2 * max))}}}
+                              "max_endpoints": $((2 * max))}}
 EOF2
-(cd "$work" && "$bridge_bin" -c bridge.json --check-config >/dev/null)
 
-"${on_load[@]}" "$mosquitto" -c "$work/mosquitto.conf" >"$work/mosquitto.out" 2>&1 &
-mq_pid=$!
-pids+=("$mq_pid")
-wait_port "$mport" "$mq_pid" mosquitto
-(cd "$work" && exec "${on_server[@]}" "$bridge_bin" -c bridge.json) >"$work/bridge.out" 2>&1 &
-bridge_pid=$!
-pids+=("$bridge_pid")
-wait_port "$hport" "$bridge_pid" bridge
-for _ in $(seq 1 100); do
-    curl -sf "http://127.0.0.1:$hport/healthz" >/dev/null 2>&1 && break
-    sleep 0.1
-done
-curl -sf "http://127.0.0.1:$hport/healthz" >/dev/null || { echo "run.sh: the bridge never reached the broker" >&2; tail "$work/bridge.out" >&2; exit 1; }
+start_mosquitto mosquitto "$mport"
+start_bridge_on "$hport"
 
 # ---- phase A: the application-server side ---------------------------------------------------
-"${on_load[@]}" "$node" "$here/provider.mjs" --port "$qport" --registrations "$regs" \
-    >"$work/provider.out" 2>&1 &
-prov_pid=$!
-pids+=("$prov_pid")
-wait_port "$qport" "$prov_pid" provider
+start_provider() { # the push provider, on the load CPU: prov_pid
+    "${on_load[@]}" "$node" "$here/provider.mjs" --port "$qport" --registrations "$regs" \
+        >"$work/provider.out" 2>&1 &
+    prov_pid=$!
+    pids+=("$prov_pid")
+    wait_port "$qport" "$prov_pid" provider
+}
+start_provider
 ctlq() { curl -sf -X "$1" "http://127.0.0.1:$qport/$2"; }
 
 node_load() { "${on_load[@]}" "$node" "$here/load.mjs" "$@" --bridge "$hport" --token "$user_token" 2>>"$work/load.err" || true; }
@@ -239,12 +150,8 @@ phase_a serv serv-rate --rate "$rate_a"
 phase_a serv serv-flat-out --rate 0
 
 # Web Push form: the same provider, now counted per registration of that form
-kill "$prov_pid" 2>/dev/null; wait "$prov_pid" 2>/dev/null || true
-"${on_load[@]}" "$node" "$here/provider.mjs" --port "$qport" --registrations "$regs" \
-    >"$work/provider.out" 2>&1 &
-prov_pid=$!
-pids+=("$prov_pid")
-wait_port "$qport" "$prov_pid" provider
+stop "$prov_pid"
+start_provider
 echo "== phase A: $regs Web Push form registrations (keys; encrypted and VAPID-signed)"
 line=$(node_load register --provider-port "$qport" --n "$regs" --form webpush --stream wp)
 fail_if_error "$line" "registering"
@@ -270,5 +177,4 @@ phase_b provider-rate "$rate_b"
 phase_b provider-flat-out 0
 
 "$here/report.sh" "$results" "$pin_note"
-cp "$results" "$build/bench-unifiedpush-results.jsonl"
-echo "raw results: $build/bench-unifiedpush-results.jsonl"
+save_results

@@ -7,57 +7,14 @@
 # usage: report.sh results.jsonl pin-note
 set -euo pipefail
 
-if [ $# -ne 2 ]; then
-    echo "usage: report.sh results.jsonl pin-note" >&2
-    exit 2
-fi
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source-path=SCRIPTDIR source=../lib/report.sh
+. "$here/../lib/report.sh"
+need_args 2 "results.jsonl pin-note" $#
 results=$1 pin_note=$2
-
-# One object per phase: per_s, busy and cores of the round with the median rate. A two-process
-# web-push round is the sum of its processes.
-summary=$(jq -s '
-    map(select(.error | not))
-    | map(. + {cores: (if (.phase | endswith("-2")) then 2 else 1 end),
-               busy: (if .thread_busy then (.thread_busy | add) else .busy end)})
-    | group_by([.phase, .round])
-    | map({phase: .[0].phase, cores: .[0].cores, per_s: (map(.per_s) | add),
-           busy: (map(.busy) | add)}
-          | . + {full: (if .busy > 0 then .per_s * .cores / ([.busy, .cores] | min) else null end)})
-    | group_by(.phase)
-    | map(def median(f): map(f) | sort | .[(length - 1) / 2 | floor];
-          {phase: .[0].phase, cores: .[0].cores, rounds: length, per_s: median(.per_s),
-           busy: median(.busy), full: median(.full)})
-    | INDEX(.phase)' "$results")
-
-v() { # phase field: the value, empty when missing
-    echo "$summary" | jq -r --arg p "$1" --arg f "$2" '.[$p][$f] // empty'
-}
-num() { # printf-format value; "-" when empty
-    if [ -z "$2" ]; then printf '%s' "-"; else awk -v x="$2" "BEGIN { printf \"$1\", x }"; fi
-}
-ratio() { # a / b with 2 decimals; empty when either is missing
-    if [ -n "$1" ] && [ -n "$2" ]; then
-        awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b }'
-    fi
-}
-pct() { # a / b in percent
-    if [ -n "$1" ] && [ -n "$2" ]; then
-        awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.0f", 100 * a / b }'
-    fi
-}
-verdict() { # value op target
-    if [ -z "$1" ]; then
-        echo "n/a"
-    elif awk -v x="$1" -v t="$3" "BEGIN { exit !(x $2 t) }"; then
-        echo "met"
-    else
-        echo "MISSED"
-    fi
-}
-line() { # label phase
-    printf '  %-46s %10s %6s %12s\n' "$1" "$(num %.0f "$(v "$2" per_s)")" \
-        "$(num %.2f "$(v "$2" busy)")" "$(num %.0f "$(v "$2" full)")"
-}
+# shellcheck source-path=SCRIPTDIR source=../lib/rounds.sh
+. "$here/../lib/rounds.sh"
+summarize "$results" true
 
 kg=$(v keygen full)
 ecdh=$(v openssl-ecdh full)
@@ -85,9 +42,6 @@ printf '  %-46s %10s %6s %12s\n' "  with an ES256 signature: + 1/sign" "" "" "$(
 row() { # label wall-ratio full-ratio target verdict
     printf '  %-56s %8s %10s   %-9s %s\n' "$1" "${2:--}" "${3:--}" "${4:-}" "${5:-}"
 }
-r() { # phase-a phase-b field
-    ratio "$(v "$1" "$3")" "$(v "$2" "$3")"
-}
 echo
 echo "== ratios and targets (verdicts on the whole-core figures)"
 printf '  %-56s %8s %10s   %-9s %s\n' "" "per s" "cores" "target" ""
@@ -114,12 +68,5 @@ row "scaling 1 -> 2 cores: mqpush cached, fresh" "" \
     "$(r ours-cached-2 ours-cached-1 full), $(r ours-fresh-2 ours-fresh-1 full)"
 row "scaling 1 -> 2 cores: web-push" "" "$(r web-push-2 web-push-1 full)"
 
-notes=$(echo "$summary" | jq -r '.[] | select(.busy < 0.9 * .cores)
-    | "\(.phase): busy \(.busy * 100 | round / 100) of \(.cores) core(s): other processes took CPU time; the whole-core figure corrects for most of it"')
 sizes=$(jq -s -r 'map(select(.plain_avg)) | group_by(.what) | map("\(.[0].what): event \(.[0].plain_avg | round) B, body \(.[0].body_avg | round) B, Authorization \(.[0].auth_header_avg | round) B") | join("; ")' "$results")
-echo
-echo "== notes"
-echo "  message sizes (averages): $sizes"
-if [ -n "$notes" ]; then
-    echo "$notes" | sed 's/^/  /'
-fi
+rounds_notes "message sizes (averages): $sizes"
