@@ -6,7 +6,9 @@
  */
 #include "net/curl_loop.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 struct transfer {
     CURL *easy;
@@ -230,4 +232,29 @@ void curl_loop_close(struct curl_loop *cl)
     }
     uv_timer_stop(&cl->timer);
     uv_close((uv_handle_t *)&cl->timer, timer_closed);
+}
+
+size_t curl_loop_keep_body(char *data, size_t size, size_t n, void *body)
+{
+    struct curl_loop_body *b = body;
+    size_t len = size * n, room = CURL_LOOP_KEEP - b->len, take = len < room ? len : room;
+
+    memcpy(b->text + b->len, data, take);
+    b->len += take;
+    b->text[b->len] = '\0';
+    return len;
+}
+
+int curl_loop_header(struct curl_slist **list, const char *name, const char *value)
+{
+    char line[2048];
+    struct curl_slist *l;
+
+    if ((size_t)snprintf(line, sizeof(line), "%s%s", name, value) >= sizeof(line))
+        return -1;
+    l = curl_slist_append(*list, line);
+    if (l == NULL)
+        return -1;
+    *list = l;
+    return 0;
 }

@@ -28,6 +28,19 @@ int curl_loop_add(struct curl_loop *cl, CURL *easy, curl_loop_done_fn done, void
 /* Transfers in flight, for /metrics and tests. */
 int curl_loop_running(const struct curl_loop *cl);
 
+/* The first CURL_LOOP_KEEP bytes of a response body, for logs: CURLOPT_WRITEFUNCTION
+ * curl_loop_keep_body with CURLOPT_WRITEDATA a struct curl_loop_body (the rest is read and
+ * dropped). */
+#define CURL_LOOP_KEEP 512
+struct curl_loop_body {
+    char text[CURL_LOOP_KEEP + 1]; /* NUL-terminated */
+    size_t len;
+};
+size_t curl_loop_keep_body(char *data, size_t size, size_t n, void *body);
+
+/* Append the header line "<name><value>" to *list. 0, or -1 (over 2 KiB, out of memory). */
+int curl_loop_header(struct curl_slist **list, const char *name, const char *value);
+
 /* Abort what is in flight (done is called with CURLE_ABORTED_BY_CALLBACK), close the handles,
  * and free cl once the loop has run their close callbacks. Accepts NULL. */
 void curl_loop_close(struct curl_loop *cl);

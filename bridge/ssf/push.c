@@ -23,7 +23,6 @@
 #include "ssf/transmitter_int.h"
 #include "ssf/tx_keys.h"
 
-#define RESPONSE_KEEP 512
 #define RETRY_AFTER_MAX_S 3600
 
 struct push_job {
@@ -41,8 +40,7 @@ struct push_job {
     CURL *easy;
     struct curl_slist *headers;
     struct guard_pin pin;
-    char response[RESPONSE_KEEP + 1];
-    size_t response_len;
+    struct curl_loop_body response; /* the start of the receiver's answer, for the log */
 };
 
 static void job_free(struct push_job *j)
@@ -158,7 +156,7 @@ static void auth_refused(struct push_job *j, const char *err)
 static void read_error(const struct push_job *j, char *err, size_t errcap, char *desc,
                        size_t desccap)
 {
-    json_object *o = json_tokener_parse(j->response), *v;
+    json_object *o = json_tokener_parse(j->response.text), *v;
 
     err[0] = desc[0] = '\0';
     if (o && json_object_object_get_ex(o, "err", &v) && json_object_is_type(v, json_type_string))
@@ -240,31 +238,6 @@ out:
         ssf__push_pump(d);
 }
 
-static size_t on_body(char *data, size_t size, size_t n, void *ud)
-{
-    struct push_job *j = ud;
-    size_t len = size * n, room = RESPONSE_KEEP - j->response_len;
-
-    memcpy(j->response + j->response_len, data, len < room ? len : room);
-    j->response_len += len < room ? len : room;
-    j->response[j->response_len] = '\0';
-    return len;
-}
-
-static int add_header(struct push_job *j, const char *name, const char *v)
-{
-    char line[2048];
-    struct curl_slist *l;
-
-    if ((size_t)snprintf(line, sizeof(line), "%s%s", name, v) >= sizeof(line))
-        return -1;
-    l = curl_slist_append(j->headers, line);
-    if (l == NULL)
-        return -1;
-    j->headers = l;
-    return 0;
-}
-
 static int start_transfer(struct push_job *j)
 {
     const char *lang = j->d->b->cfg->ssf.tx.accept_language;
@@ -274,10 +247,11 @@ static int start_transfer(struct push_job *j)
         return -1;
     /* RFC 8935 2.1: the SET is the body; 2.4 lets the receiver's description follow
      * Accept-Language. "Expect:" keeps curl from waiting for a 100 Continue. */
-    if (add_header(j, "Content-Type: ", "application/secevent+jwt") ||
-        add_header(j, "Accept: ", "application/json") || add_header(j, "Expect:", "") ||
-        (j->authorization && add_header(j, "Authorization: ", j->authorization)) ||
-        (lang && add_header(j, "Accept-Language: ", lang)))
+    if (curl_loop_header(&j->headers, "Content-Type: ", "application/secevent+jwt") ||
+        curl_loop_header(&j->headers, "Accept: ", "application/json") ||
+        curl_loop_header(&j->headers, "Expect:", "") ||
+        (j->authorization && curl_loop_header(&j->headers, "Authorization: ", j->authorization)) ||
+        (lang && curl_loop_header(&j->headers, "Accept-Language: ", lang)))
         return -1;
     if (guard_apply(j->d->b->guard, j->easy, &j->pin) != 0)
         return -1;
@@ -286,8 +260,8 @@ static int start_transfer(struct push_job *j)
     curl_easy_setopt(j->easy, CURLOPT_POSTFIELDS, j->set);
     curl_easy_setopt(j->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(j->set));
     curl_easy_setopt(j->easy, CURLOPT_HTTPHEADER, j->headers);
-    curl_easy_setopt(j->easy, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(j->easy, CURLOPT_WRITEDATA, j);
+    curl_easy_setopt(j->easy, CURLOPT_WRITEFUNCTION, curl_loop_keep_body);
+    curl_easy_setopt(j->easy, CURLOPT_WRITEDATA, &j->response);
     curl_easy_setopt(j->easy, CURLOPT_TIMEOUT_MS, 30000L);
     curl_easy_setopt(j->easy, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
     curl_easy_setopt(j->easy, CURLOPT_USERAGENT, "mqpush-bridge");

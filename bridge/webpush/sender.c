@@ -20,7 +20,6 @@
 #include "net/guard.h"
 #include "webpush/webpush_int.h"
 
-#define RESPONSE_KEEP 512 /* bytes of an error response kept for the log */
 #define RETRY_AFTER_MAX_S 3600
 /* Requests in flight to one push service (origin): a slow or silent one cannot take every
  * slot of max_inflight from the others. */
@@ -50,9 +49,8 @@ struct wp_job {
     CURL *easy;
     struct curl_slist *headers;
     struct guard_pin pin;
-    struct wp_origin *org; /* its origin's entry while it holds a slot there */
-    char response[RESPONSE_KEEP + 1];
-    size_t response_len;
+    struct wp_origin *org;          /* its origin's entry while it holds a slot there */
+    struct curl_loop_body response; /* the start of a refusal, for the log */
 };
 
 /* The heap: (due_ms, id) ascending. */
@@ -253,11 +251,12 @@ static int64_t backoff_ms(const struct webpush *wp, int attempts)
 static void log_reply(struct wp_job *j, long status, const char *what)
 {
     /* a push service's words go to the log, but not its control characters */
-    for (size_t i = 0; i < j->response_len; i++)
-        if ((unsigned char)j->response[i] < 0x20 || j->response[i] == 0x7f)
-            j->response[i] = ' ';
+    for (size_t i = 0; i < j->response.len; i++)
+        if ((unsigned char)j->response.text[i] < 0x20 || j->response.text[i] == 0x7f)
+            j->response.text[i] = ' ';
     fprintf(stderr, "mqpush-bridge: webpush: %s answered %ld for %s: %s%s%.*s\n", j->origin, status,
-            j->msg->event_id, what, j->response_len ? ": " : "", (int)j->response_len, j->response);
+            j->msg->event_id, what, j->response.len ? ": " : "", (int)j->response.len,
+            j->response.text);
 }
 
 static void on_done(void *ud, CURL *easy, CURLcode result)
@@ -347,31 +346,6 @@ out:
         wp_pump(wp);
 }
 
-static size_t on_body(char *data, size_t size, size_t n, void *ud)
-{
-    struct wp_job *j = ud;
-    size_t len = size * n, room = RESPONSE_KEEP - j->response_len;
-
-    memcpy(j->response + j->response_len, data, len < room ? len : room);
-    j->response_len += len < room ? len : room;
-    j->response[j->response_len] = '\0';
-    return len;
-}
-
-static int add_header(struct wp_job *j, const char *fmt, const char *v)
-{
-    char line[2048];
-    struct curl_slist *l;
-
-    if ((size_t)snprintf(line, sizeof(line), fmt, v) >= sizeof(line))
-        return -1;
-    l = curl_slist_append(j->headers, line);
-    if (l == NULL)
-        return -1;
-    j->headers = l;
-    return 0;
-}
-
 static int start_transfer(struct wp_job *j)
 {
     struct webpush *wp = j->wp;
@@ -384,13 +358,16 @@ static int start_transfer(struct wp_job *j)
     /* RFC 8030 5 (TTL, Urgency, Topic), RFC 8188 2 (Content-Encoding), RFC 8292 3. A
      * UnifiedPush SERV 1.0.1 message is the plain body; the headers of RFC 8030 are harmless
      * there and the later, Web Push form of the specification reads them. */
-    if (add_header(j, "TTL: %s", ttl) || add_header(j, "Urgency: %s", j->urgency) ||
-        (j->topic[0] && add_header(j, "Topic: %s", j->topic)) || add_header(j, "Expect:%s", ""))
+    if (curl_loop_header(&j->headers, "TTL: ", ttl) ||
+        curl_loop_header(&j->headers, "Urgency: ", j->urgency) ||
+        (j->topic[0] && curl_loop_header(&j->headers, "Topic: ", j->topic)) ||
+        curl_loop_header(&j->headers, "Expect:", ""))
         return -1;
-    if (j->encrypted ? add_header(j, "Content-Encoding: %s", "aes128gcm") ||
-                           add_header(j, "Content-Type: %s", "application/octet-stream") ||
-                           add_header(j, "Authorization: %s", j->authorization)
-                     : add_header(j, "Content-Type: %s", "application/json"))
+    if (j->encrypted
+            ? curl_loop_header(&j->headers, "Content-Encoding: ", "aes128gcm") ||
+                  curl_loop_header(&j->headers, "Content-Type: ", "application/octet-stream") ||
+                  curl_loop_header(&j->headers, "Authorization: ", j->authorization)
+            : curl_loop_header(&j->headers, "Content-Type: ", "application/json"))
         return -1;
     if (guard_apply(wp->b->guard, j->easy, &j->pin) != 0)
         return -1;
@@ -404,8 +381,8 @@ static int start_transfer(struct wp_job *j)
         curl_easy_setopt(j->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)j->plain_len);
     }
     curl_easy_setopt(j->easy, CURLOPT_HTTPHEADER, j->headers);
-    curl_easy_setopt(j->easy, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(j->easy, CURLOPT_WRITEDATA, j);
+    curl_easy_setopt(j->easy, CURLOPT_WRITEFUNCTION, curl_loop_keep_body);
+    curl_easy_setopt(j->easy, CURLOPT_WRITEDATA, &j->response);
     curl_easy_setopt(j->easy, CURLOPT_TIMEOUT_MS, 15000L);
     curl_easy_setopt(j->easy, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
     curl_easy_setopt(j->easy, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);

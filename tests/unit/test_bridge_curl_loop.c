@@ -276,6 +276,32 @@ static void test_close_with_transfer_in_flight(void **state)
     responder_stop(&srv);
 }
 
+/* What the push channels keep of an answer for their logs, and their header lines. */
+static void test_body_and_header_helpers(void **state)
+{
+    struct curl_loop_body b = {.len = 0};
+    struct curl_slist *h = NULL;
+    char big[3000];
+
+    (void)state;
+    assert_int_equal(curl_loop_keep_body("hello ", 1, 6, &b), 6);
+    assert_int_equal(curl_loop_keep_body("world", 1, 5, &b), 5);
+    assert_string_equal(b.text, "hello world");
+    memset(big, 'x', sizeof(big));
+    /* the whole chunk is taken (the transfer goes on), only the first bytes kept */
+    assert_int_equal(curl_loop_keep_body(big, 1, sizeof(big), &b), sizeof(big));
+    assert_int_equal(b.len, CURL_LOOP_KEEP);
+    assert_int_equal(strlen(b.text), CURL_LOOP_KEEP);
+    assert_int_equal(curl_loop_header(&h, "TTL: ", "60"), 0);
+    assert_int_equal(curl_loop_header(&h, "Expect:", ""), 0);
+    assert_string_equal(h->data, "TTL: 60");
+    assert_string_equal(h->next->data, "Expect:");
+    big[sizeof(big) - 1] = '\0';
+    assert_int_equal(curl_loop_header(&h, "X-Long: ", big), -1);
+    assert_null(h->next->next);
+    curl_slist_free_all(h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -283,6 +309,7 @@ int main(void)
         cmocka_unit_test(test_refused_connection),
         cmocka_unit_test(test_timeout_from_the_loop_timer),
         cmocka_unit_test(test_close_with_transfer_in_flight),
+        cmocka_unit_test(test_body_and_header_helpers),
     };
     int rc;
 
