@@ -43,7 +43,7 @@ struct wp_job {
     char *authorization;
     struct webpush_vapid *vapid; /* a reference: the key may rotate meanwhile */
     int64_t now_s;
-    char topic[40];
+    char topic[WP_TOPIC_SIZE];
     const char *urgency; /* borrowed from b->cfg */
     unsigned ttl_s;
     CURL *easy;
@@ -432,40 +432,39 @@ static void after_encrypt(uv_work_t *w, int status)
 }
 
 /* RFC 8030 5.4: at most 32 characters of the base64url alphabet; anything else is hashed. */
-static void make_topic(const struct wp_stream *ws, const struct wp_msg *m, char *out, size_t cap)
+void wp_topic(const struct wp_stream *ws, json_object *event, char out[WP_TOPIC_SIZE])
 {
-    json_object *doc, *v;
+    json_object *v;
     const char *text;
     int found = 0;
     size_t len, i;
     bool plain = true;
 
     out[0] = '\0';
-    if (ws->topic == NULL || (doc = json_tokener_parse(m->body)) == NULL)
+    if (ws->topic == NULL || event == NULL)
         return;
-    v = mqp_path_get(ws->topic, doc, &found);
-    if (found && v && !json_object_is_type(v, json_type_object) &&
-        !json_object_is_type(v, json_type_array)) {
-        text = json_object_get_string(v);
-        len = strlen(text);
-        for (i = 0; i < len && plain; i++)
-            plain = (text[i] >= 'A' && text[i] <= 'Z') || (text[i] >= 'a' && text[i] <= 'z') ||
-                    (text[i] >= '0' && text[i] <= '9') || text[i] == '-' || text[i] == '_';
-        if (plain && len > 0 && len <= 32) {
-            snprintf(out, cap, "%s", text);
-        } else {
-            unsigned char md[32];
-            unsigned int mdlen = 0;
-            char *b64;
+    v = mqp_path_get(ws->topic, event, &found);
+    if (!found || v == NULL || json_object_is_type(v, json_type_object) ||
+        json_object_is_type(v, json_type_array))
+        return;
+    text = json_object_get_string(v);
+    len = strlen(text);
+    for (i = 0; i < len && plain; i++)
+        plain = (text[i] >= 'A' && text[i] <= 'Z') || (text[i] >= 'a' && text[i] <= 'z') ||
+                (text[i] >= '0' && text[i] <= '9') || text[i] == '-' || text[i] == '_';
+    if (plain && len > 0 && len <= 32) {
+        snprintf(out, WP_TOPIC_SIZE, "%s", text);
+    } else {
+        unsigned char md[32];
+        unsigned int mdlen = 0;
+        char *b64;
 
-            if (EVP_Digest(text, len, md, &mdlen, EVP_sha256(), NULL) &&
-                (b64 = mqp_b64url_encode(md, mdlen, NULL)) != NULL) {
-                snprintf(out, cap, "%.32s", b64);
-                free(b64);
-            }
+        if (EVP_Digest(text, len, md, &mdlen, EVP_sha256(), NULL) &&
+            (b64 = mqp_b64url_encode(md, mdlen, NULL)) != NULL) {
+            snprintf(out, WP_TOPIC_SIZE, "%.32s", b64);
+            free(b64);
         }
     }
-    json_object_put(doc);
 }
 
 /* The event, or when it does not fit its compact form {id, stream, namespace, name}: a push
@@ -546,7 +545,7 @@ static void start(struct webpush *wp, struct wp_msg *m, struct wp_sub *s, int64_
     j->origin = strdup(s->origin);
     j->urgency = s->ws->cfg->urgency;
     j->ttl_s = j->msg->expires_ms > now ? (unsigned)((j->msg->expires_ms - now) / 1000) : 0;
-    make_topic(s->ws, j->msg, j->topic, sizeof(j->topic));
+    memcpy(j->topic, j->msg->topic, sizeof(j->topic));
     j->now_s = now / 1000;
     if (j->endpoint == NULL || j->origin == NULL)
         goto fail;

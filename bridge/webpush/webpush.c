@@ -141,9 +141,12 @@ static int load_sub(void *ctx, const struct store_sub *rec)
     return 0;
 }
 
+static json_object *parse_json(const void *text, size_t len);
+
 static int load_msg(void *ctx, const struct store_msg *rec)
 {
     struct webpush *wp = ctx;
+    struct wp_sub *s;
     struct wp_msg *m = calloc(1, sizeof(*m));
 
     if (m == NULL)
@@ -163,6 +166,14 @@ static int load_msg(void *ctx, const struct store_msg *rec)
     m->expires_ms = rec->expires_ms;
     m->due_ms = rec->due_ms;
     m->attempts = rec->attempts;
+    /* the Topic again (not stored): from the body kept, so a compact form has none */
+    s = wp_sub_find(wp, m->sub_id);
+    if (s && s->ws->topic) {
+        json_object *doc = parse_json(m->body, m->len);
+
+        wp_topic(s->ws, doc, m->topic);
+        json_object_put(doc);
+    }
     if (wp_queue_push(wp, m) != 0) {
         wp_msg_free(m);
         return -1;
@@ -387,7 +398,7 @@ static int on_message(struct webpush *wp, const char *topic, const void *payload
     struct store_msg *rows = NULL;
     struct wp_msg **msgs = NULL;
     struct wp_sub *s;
-    char *compact = NULL;
+    char *compact = NULL, push_topic[WP_TOPIC_SIZE];
     size_t n = 0, i;
     int64_t now_ms = wp_wall_ms(), now_s = now_ms / 1000;
 
@@ -405,6 +416,8 @@ static int on_message(struct webpush *wp, const char *topic, const void *payload
     if (event == NULL || !json_object_object_get_ex(event, "id", &idv) ||
         !json_object_is_type(idv, json_type_string) || json_object_get_string_len(idv) >= 48)
         goto out;
+    /* Once for all subscriptions, and before the event may be kept in compact form. */
+    wp_topic(ws, event, push_topic);
     /* What cannot be sent whole is kept as it will be sent: the compact form, once for all. */
     if (len > WP_PLAIN_MAX) {
         compact = wp_compact(payload, len, stream, &len);
@@ -437,6 +450,7 @@ static int on_message(struct webpush *wp, const char *topic, const void *payload
         m->len = len;
         m->sub_id = s->id;
         snprintf(m->event_id, sizeof(m->event_id), "%s", json_object_get_string(idv));
+        memcpy(m->topic, push_topic, sizeof(m->topic));
         m->created_ms = m->due_ms = now_ms;
         m->expires_ms = now_ms + (int64_t)ws->cfg->ttl_s * 1000;
         rows[n] = (struct store_msg){.sub_id = m->sub_id,

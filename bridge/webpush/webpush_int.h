@@ -9,6 +9,7 @@
 #include <openssl/evp.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <json-c/json.h>
 #include <uthash.h>
 #include <uv.h>
 #include "bridge.h"
@@ -49,11 +50,15 @@ struct wp_stream {
     UT_hash_handle hh;
 };
 
+/* A Topic header (RFC 8030 5.4): at most 32 characters, and its NUL. */
+#define WP_TOPIC_SIZE 33
+
 struct wp_msg {
     int64_t id; /* outbox row */
     int64_t sub_id;
     char event_id[48];
-    char *body; /* the stream event JSON */
+    char topic[WP_TOPIC_SIZE]; /* "" when the stream sets none */
+    char *body;                /* the stream event JSON, or its compact form */
     size_t len;
     int64_t created_ms, expires_ms, due_ms; /* wall clock */
     int attempts;
@@ -129,6 +134,11 @@ int wp_rotate(struct webpush *wp, char *err, size_t errlen);
 /* The compact form of an event, {"id", "namespace", "name", "stream"} (string members only):
  * text (caller frees) of *out_len bytes, or NULL when out of memory. */
 char *wp_compact(const char *body, size_t len, const char *stream, size_t *out_len);
+
+/* The Topic of event on ws (RFC 8030 5.4): the value at the stream's topic path as it is when
+ * it is 1 to 32 characters of the base64url alphabet, else the first 32 characters of its
+ * SHA-256 in base64url; "" when the stream has no topic or the event no such value. */
+void wp_topic(const struct wp_stream *ws, json_object *event, char out[WP_TOPIC_SIZE]);
 
 /* sender.c: the queue. */
 int wp_queue_push(struct webpush *wp, struct wp_msg *m);

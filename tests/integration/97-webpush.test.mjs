@@ -2,6 +2,7 @@
 // push service on loopback (allowed by outbound.allow), decrypted with npm http_ece and their
 // VAPID JWT verified with npm jose; the push service's answers drive retries and removals.
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Bridge, publisher, request, shutdown } from './lib/bridge.mjs';
@@ -171,6 +172,19 @@ describe('delivery', () => {
         assert.equal(event.namespace, 'app');
         assert.equal(event.name, 'alert');
         assert.deepEqual(event.payload, { key: 'k1', text: 'hello' });
+    });
+
+    test('Topic: a value outside base64url is hashed; a large event keeps its Topic in compact form', async () => {
+        const ua = userAgent();
+        assert.equal((await subscribe(alice, subBody(ua, ps.endpoint('topic')))).status, 201);
+        const key = 'order/42 é';
+        await pub.publish('app', 'alert', { payload: { key, blob: 'x'.repeat(5000) } });
+        await ps.until(() => ps.to('/push/topic').length >= 1, 'the push');
+        const req = ps.to('/push/topic')[0];
+        const want = crypto.createHash('sha256').update(key).digest('base64url').slice(0, 32);
+        assert.equal(req.headers.topic, want);
+        const body = JSON.parse(ua.decrypt(req.body).toString());
+        assert.deepEqual(Object.keys(body).sort(), ['id', 'name', 'namespace', 'stream']);
     });
 
     test('TTL 0: one attempt, with TTL: 0, and no retry', async () => {
