@@ -13,6 +13,7 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include "loadrun.h"
 #include "siomsg.h"
 #include "sioload.h"
 
@@ -32,15 +33,10 @@ void sio_error(struct sio_run *r, const char *fmt, ...)
 {
     va_list ap;
 
-    if (r->first_error[0])
-        return;
+    /* the message goes into JSON: load_error_vset keeps it free of quotes and backslashes */
     va_start(ap, fmt);
-    vsnprintf(r->first_error, sizeof(r->first_error), fmt, ap);
+    load_error_vset(r->first_error, sizeof(r->first_error), fmt, ap);
     va_end(ap);
-    /* the message goes into JSON: keep it free of quotes and backslashes */
-    for (char *p = r->first_error; *p; p++)
-        if (*p == '"' || *p == '\\' || (unsigned char)*p < 0x20)
-            *p = '\'';
 }
 
 static void conn_error(struct sio_run *r, const char *what, const char *detail, size_t dlen)
@@ -49,9 +45,7 @@ static void conn_error(struct sio_run *r, const char *what, const char *detail, 
         return;
     snprintf(r->first_conn_error, sizeof(r->first_conn_error), "%s%s%.*s", what, dlen ? ": " : "",
              (int)(dlen > 100 ? 100 : dlen), detail ? detail : "");
-    for (char *p = r->first_conn_error; *p; p++)
-        if (*p == '"' || *p == '\\' || (unsigned char)*p < 0x20)
-            *p = '\'';
+    load_json_safe(r->first_conn_error);
 }
 
 static void conn_errno(struct sio_run *r, const char *what, int err)
@@ -69,12 +63,12 @@ int sio_run_init(struct sio_run *r, const struct sio_opts *o)
     memset(r, 0, sizeof(*r));
     r->o = o;
     r->ep = -1;
-    r->t_start = sio_now();
+    r->t_start = load_now();
     hist_reset(&r->lat);
-    if (inet_pton(AF_INET, o->host, &v4->sin_addr) != 1)
+    if (inet_pton(AF_INET, o->lo.host, &v4->sin_addr) != 1)
         return -1;
     v4->sin_family = AF_INET;
-    v4->sin_port = htons((uint16_t)o->port);
+    v4->sin_port = htons((uint16_t)o->lo.port);
     r->addr_len = sizeof(*v4);
     /* Socket.IO v5 CONNECT: 0, the namespace unless it is the main one, the auth object */
     n = snprintf(r->connect_frame, sizeof(r->connect_frame), "40%s%s%s",
@@ -85,12 +79,12 @@ int sio_run_init(struct sio_run *r, const struct sio_opts *o)
     r->connect_len = (size_t)n;
     if (getrandom(&r->rng, sizeof(r->rng), 0) != (ssize_t)sizeof(r->rng) || r->rng == 0)
         r->rng = 0x9e3779b97f4a7c15ull ^ r->t_start;
-    r->conns = calloc((size_t)o->clients, sizeof(*r->conns));
+    r->conns = calloc((size_t)o->lo.clients, sizeof(*r->conns));
     r->buf = malloc(READ_CHUNK);
     r->ep = epoll_create1(EPOLL_CLOEXEC);
     if (r->conns == NULL || r->buf == NULL || r->ep < 0)
         return -1;
-    for (int i = 0; i < o->clients; i++) {
+    for (int i = 0; i < o->lo.clients; i++) {
         r->conns[i].fd = -1;
         r->conns[i].state = SIO_DEAD;
     }
@@ -111,7 +105,7 @@ static void conn_close(struct sio_run *r, struct sio_conn *c)
 void sio_run_free(struct sio_run *r)
 {
     if (r->conns)
-        for (int i = 0; i < r->o->clients; i++)
+        for (int i = 0; i < r->o->lo.clients; i++)
             conn_close(r, &r->conns[i]);
     free(r->conns);
     free(r->buf);
@@ -333,7 +327,7 @@ static void on_writable(struct sio_run *r, struct sio_conn *c, uint32_t i)
         conn_close(r, c);
         return;
     }
-    n = ws_request(req, sizeof(req), r->o->host, r->o->port, r->o->path, key);
+    n = ws_request(req, sizeof(req), r->o->lo.host, r->o->lo.port, r->o->lo.path, key);
     /* a fresh socket takes a request this small in one write */
     if (n == 0 || write(c->fd, req, n) != (ssize_t)n ||
         epoll_ctl(r->ep, EPOLL_CTL_MOD, c->fd, &ev) != 0) {
@@ -361,7 +355,7 @@ static void on_readable(struct sio_run *r, struct sio_conn *c)
         conn_close(r, c);
         return;
     }
-    x.t = sio_now();
+    x.t = load_now();
     r->wire_bytes += (uint64_t)n;
     rc = ws_parser_feed(&c->p, r->buf, (size_t)n, on_message, &x);
     if (rc == WS_OK) {

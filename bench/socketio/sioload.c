@@ -20,17 +20,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <time.h>
 #include <unistd.h>
 #include <mosquitto.h>
 
 #include "hist.h"
+#include "loadrun.h"
 #include "proc.h"
 #include "publisher.h"
 #include "sioload.h"
 
-#define NS 1000000000ull
 /* How often, flat out, the lowest progress over all clients is recomputed for the publisher. */
 #define PROGRESS_EVERY_NS 200000ull
 
@@ -40,22 +38,6 @@ static void on_signal(int sig)
 {
     (void)sig;
     interrupted = 1;
-}
-
-uint64_t sio_now(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * NS + (uint64_t)ts.tv_nsec;
-}
-
-static double self_cpu(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* System (kernel) CPU time of pid in seconds, or -1. */
@@ -76,14 +58,14 @@ struct cpu_mark {
 
 static void mark(const struct sio_opts *o, struct cpu_mark *m)
 {
-    m->t = sio_now();
+    m->t = load_now();
     m->server = o->server_pid > 0 ? proc_cpu_seconds(o->server_pid) : -1;
     m->server_sys = o->server_pid > 0 ? proc_sys_seconds(o->server_pid) : -1;
-    m->broker = o->broker_pid > 0 ? proc_cpu_seconds(o->broker_pid) : -1;
-    m->self = self_cpu();
+    m->broker = o->lo.broker_pid > 0 ? proc_cpu_seconds(o->lo.broker_pid) : -1;
+    m->self = load_self_cpu();
     m->busy = m->total = m->sv_busy = m->sv_total = 0;
-    if (o->load_cpu >= 0)
-        proc_cpu_ticks(o->load_cpu, &m->busy, &m->total);
+    if (o->lo.load_cpu >= 0)
+        proc_cpu_ticks(o->lo.load_cpu, &m->busy, &m->total);
     if (o->server_cpu >= 0)
         proc_cpu_ticks(o->server_cpu, &m->sv_busy, &m->sv_total);
 }
@@ -99,8 +81,8 @@ static long server_rss(struct sio_run *r)
         return -1;
     if (o->gc_signal && kill(o->server_pid, SIGUSR2) != 0)
         sio_error(r, "cannot signal the server: %s", strerror(errno));
-    until = sio_now() + (uint64_t)(o->settle * 1e9);
-    while (!interrupted && sio_now() < until)
+    until = load_now() + (uint64_t)(o->settle * 1e9);
+    while (!interrupted && load_now() < until)
         if (sio_poll(r, 10) != 0)
             break;
     return proc_rss_kib(o->server_pid);
@@ -111,7 +93,7 @@ static uint64_t lowest_progress(const struct sio_run *r)
 {
     uint64_t low = UINT64_MAX;
 
-    for (int i = 0; i < r->o->clients; i++)
+    for (int i = 0; i < r->o->lo.clients; i++)
         if (r->conns[i].state != SIO_DEAD && r->conns[i].last_seq < low)
             low = r->conns[i].last_seq;
     return low == UINT64_MAX ? 0 : low;
@@ -120,7 +102,7 @@ static uint64_t lowest_progress(const struct sio_run *r)
 /* Every live client has every event published so far. */
 static int all_caught_up(const struct sio_run *r, uint64_t published)
 {
-    for (int i = 0; i < r->o->clients; i++)
+    for (int i = 0; i < r->o->lo.clients; i++)
         if (r->conns[i].state != SIO_DEAD && r->conns[i].last_seq < published)
             return 0;
     return 1;
@@ -131,7 +113,7 @@ static void print_counts(const struct sio_run *r, const struct pub_stats *ps)
     const struct sio_opts *o = r->o;
     uint64_t lost = 0, min_rx = UINT64_MAX, max_rx = 0;
 
-    for (int i = 0; i < o->clients; i++) {
+    for (int i = 0; i < o->lo.clients; i++) {
         const struct sio_conn *c = &r->conns[i];
 
         /* gaps inside the sequence, and the tail that never came */
@@ -147,10 +129,10 @@ static void print_counts(const struct sio_run *r, const struct pub_stats *ps)
            "\"with_offset\":%llu,\"offset_out_of_order\":%llu,\"no_seq\":%llu,"
            "\"other_events\":%llu,\"per_conn_min\":%llu,\"per_conn_max\":%llu,"
            "\"data_bytes_avg\":%.1f,\"wire_bytes_avg\":%.1f,\"drained\":%s",
-           o->rate, o->window, o->qos, o->size, (unsigned long long)ps->published,
+           o->lo.rate, o->lo.window, o->lo.qos, o->lo.size, (unsigned long long)ps->published,
            (unsigned long long)ps->acked, (unsigned long long)ps->refused,
            (unsigned long long)ps->late, ps->failed, (unsigned long long)r->events,
-           (unsigned long long)ps->published * (uint64_t)o->clients, (unsigned long long)lost,
+           (unsigned long long)ps->published * (uint64_t)o->lo.clients, (unsigned long long)lost,
            (unsigned long long)r->duplicates, (unsigned long long)r->with_offset,
            (unsigned long long)r->offset_out_of_order, (unsigned long long)r->no_seq,
            (unsigned long long)r->other_events,
@@ -188,11 +170,8 @@ static void print_window(const struct sio_run *r, const struct cpu_mark *m0,
         printf(",\"server_cpu_busy\":%.3f",
                (double)(m1->sv_busy - m0->sv_busy) / (double)(m1->sv_total - m0->sv_total));
     printf(",\"client_busy\":%.3f", win > 0 ? (m1->self - m0->self) / win : 0.0);
-    printf(",\"latency_us\":{\"n\":%llu,\"p50\":%.1f,\"p90\":%.1f,\"p99\":%.1f,\"p999\":%.1f,"
-           "\"max\":%.1f}",
-           (unsigned long long)r->lat.n, (double)hist_quantile(&r->lat, 0.5) / 1e3,
-           (double)hist_quantile(&r->lat, 0.9) / 1e3, (double)hist_quantile(&r->lat, 0.99) / 1e3,
-           (double)hist_quantile(&r->lat, 0.999) / 1e3, (double)r->lat.max / 1e3);
+    printf(",");
+    load_print_latency(&r->lat);
 }
 
 static void print_result(struct sio_run *r, const struct cpu_mark *m0, const struct cpu_mark *m1,
@@ -203,7 +182,7 @@ static void print_result(struct sio_run *r, const struct cpu_mark *m0, const str
     printf("{\"label\":\"%s\",\"clients\":%d,\"ready\":%llu,\"refused\":%llu,\"closed\":%llu,"
            "\"connect_errors\":%llu,\"protocol_errors\":%llu,\"pings\":%llu,\"connect_s\":%.3f,"
            "\"rss_before_kib\":%ld,\"rss_after_kib\":%ld",
-           o->label, o->clients, (unsigned long long)r->ready, (unsigned long long)r->refused,
+           o->lo.label, o->lo.clients, (unsigned long long)r->ready, (unsigned long long)r->refused,
            (unsigned long long)r->closed, (unsigned long long)r->connect_errors,
            (unsigned long long)r->protocol_errors, (unsigned long long)r->pings,
            r->t_ready ? (double)(r->t_ready - r->t_start) / 1e9 : -1.0, rss0, rss1);
@@ -218,30 +197,30 @@ static void print_result(struct sio_run *r, const struct cpu_mark *m0, const str
     printf("}\n");
 }
 
-/* Connect every client, at most o->batch of them not yet joined at any time. 0 once all are. */
+/* Connect every client, at most o->lo.batch of them not yet joined at any time. 0 once all are. */
 static int connect_all(struct sio_run *r)
 {
     const struct sio_opts *o = r->o;
-    uint64_t deadline = sio_now() + (uint64_t)(o->connect_timeout * 1e9);
+    uint64_t deadline = load_now() + (uint64_t)(o->lo.connect_timeout * 1e9);
 
     while (!interrupted) {
         uint64_t settled = r->ready + r->refused + r->closed + r->connect_errors;
 
-        while (r->opened < o->clients && (uint64_t)r->opened - settled < (uint64_t)o->batch) {
+        while (r->opened < o->lo.clients && (uint64_t)r->opened - settled < (uint64_t)o->lo.batch) {
             if (sio_conn_open(r, r->opened) != 0)
                 return -1;
             r->opened++;
         }
-        if (r->ready == (uint64_t)o->clients)
+        if (r->ready == (uint64_t)o->lo.clients)
             return 0;
         if (settled > r->ready) {
             sio_error(r, "%llu of %d sockets refused or closed while connecting (first: %s)",
-                      (unsigned long long)(settled - r->ready), o->clients, r->first_conn_error);
+                      (unsigned long long)(settled - r->ready), o->lo.clients, r->first_conn_error);
             return -1;
         }
-        if (sio_now() > deadline) {
+        if (load_now() > deadline) {
             sio_error(r, "only %llu of %d sockets joined after %.0f s",
-                      (unsigned long long)r->ready, o->clients, o->connect_timeout);
+                      (unsigned long long)r->ready, o->lo.clients, o->lo.connect_timeout);
             return -1;
         }
         if (sio_poll(r, 10) != 0)
@@ -258,17 +237,10 @@ static int connect_all(struct sio_run *r)
 static int publisher_open(struct sio_run *r, struct publisher **pub)
 {
     const struct sio_opts *o = r->o;
-    struct pub_config pc = {.host = o->host,
-                            .port = o->mqtt_port,
-                            .topic = o->topic,
-                            .username = o->user,
-                            .password = o->token,
-                            .qos = o->qos,
-                            .rate = o->rate,
-                            .size = o->size,
-                            .window = (uint64_t)o->window};
+    struct pub_config pc;
     char err[256];
 
+    load_pub_config(&o->lo, &pc);
     if (publisher_connect(&pc, pub, err, sizeof(err)) != 0) {
         sio_error(r, "%s", err);
         return -1;
@@ -287,11 +259,11 @@ static int load_run(struct sio_run *r, struct publisher *pub, struct cpu_mark *m
         sio_error(r, "cannot start the publisher thread");
         return -1;
     }
-    t_pub = sio_now();
-    t_measure = t_pub + (uint64_t)(o->warmup * 1e9);
-    t_end = t_measure + (uint64_t)(o->duration * 1e9);
+    t_pub = load_now();
+    t_measure = t_pub + (uint64_t)(o->lo.warmup * 1e9);
+    t_end = t_measure + (uint64_t)(o->lo.duration * 1e9);
     while (!interrupted) {
-        uint64_t t = sio_now();
+        uint64_t t = load_now();
 
         if (!r->measuring && t >= t_measure) {
             mark(o, m0);
@@ -301,7 +273,7 @@ static int load_run(struct sio_run *r, struct publisher *pub, struct cpu_mark *m
         }
         if (r->measuring && t >= t_end)
             break;
-        if (o->rate <= 0 && t - last_progress >= PROGRESS_EVERY_NS) {
+        if (o->lo.rate <= 0 && t - last_progress >= PROGRESS_EVERY_NS) {
             atomic_store(&r->progress, lowest_progress(r));
             last_progress = t;
         }
@@ -322,8 +294,8 @@ static int load_run(struct sio_run *r, struct publisher *pub, struct cpu_mark *m
     publisher_stats(pub, ps);
     r->seq_at_end = ps->published;
     /* Drain: wait for the broker's acknowledgements and for every client to get the rest. */
-    t_drain = sio_now() + (uint64_t)(o->drain * 1e9);
-    while (!interrupted && sio_now() < t_drain) {
+    t_drain = load_now() + (uint64_t)(o->lo.drain * 1e9);
+    while (!interrupted && load_now() < t_drain) {
         publisher_stats(pub, ps);
         if (ps->acked >= ps->published && all_caught_up(r, ps->published)) {
             r->drained = 1;
@@ -334,26 +306,6 @@ static int load_run(struct sio_run *r, struct publisher *pub, struct cpu_mark *m
     }
     publisher_stats(pub, ps);
     return r->first_error[0] ? -1 : 0;
-}
-
-static int raise_nofile(int clients)
-{
-    struct rlimit rl;
-    rlim_t want = (rlim_t)clients + 64;
-
-    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
-        return -1;
-    if (rl.rlim_cur >= want)
-        return 0;
-    if (rl.rlim_max < want && rl.rlim_max != RLIM_INFINITY)
-        rl.rlim_max = want; /* needs CAP_SYS_RESOURCE; fails otherwise */
-    rl.rlim_cur = want;
-    if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
-        fprintf(stderr, "sioload: %d connections need %lu descriptors: %s (raise ulimit -Hn)\n",
-                clients, (unsigned long)want, strerror(errno));
-        return -1;
-    }
-    return 0;
 }
 
 int main(int argc, char **argv)
@@ -369,7 +321,7 @@ int main(int argc, char **argv)
     rc = sio_opts_parse(argc, argv, &o);
     if (rc != 0)
         return rc > 0 ? 0 : 2;
-    if (raise_nofile(o.clients) != 0)
+    if (load_raise_nofile(o.lo.prog, o.lo.clients) != 0)
         return 1;
     signal(SIGPIPE, SIG_IGN);
     signal(SIGINT, on_signal);
@@ -379,15 +331,15 @@ int main(int argc, char **argv)
         fprintf(stderr, "sioload: out of memory, or --host is not a numeric IPv4 address\n");
         return 1;
     }
-    if (o.idle)
+    if (o.lo.idle)
         rss0 = server_rss(&run);
-    rc = o.idle ? 0 : publisher_open(&run, &pub);
-    run.t_start = sio_now();
+    rc = o.lo.idle ? 0 : publisher_open(&run, &pub);
+    run.t_start = load_now();
     if (rc == 0)
         rc = connect_all(&run);
     if (rc == 0) {
-        run.t_ready = sio_now();
-        if (o.idle)
+        run.t_ready = load_now();
+        if (o.lo.idle)
             rss1 = server_rss(&run);
         else
             rc = load_run(&run, pub, &m0, &m1, &ps);
@@ -397,7 +349,7 @@ int main(int argc, char **argv)
         sio_error(&run, "interrupted");
     if (run.first_error[0])
         rc = -1;
-    print_result(&run, &m0, o.idle || !m1.t ? NULL : &m1, o.idle ? NULL : &ps, rss0, rss1);
+    print_result(&run, &m0, o.lo.idle || !m1.t ? NULL : &m1, o.lo.idle ? NULL : &ps, rss0, rss1);
     sio_run_free(&run);
     mosquitto_lib_cleanup();
     return rc == 0 ? 0 : 1;

@@ -12,36 +12,23 @@
 #include <sys/socket.h>
 
 #include "hist.h"
+#include "loadopts.h"
 #include "ws.h"
 
 /* Longest offset kept to check that offsets grow; longer ones are not compared. */
 #define SIO_OFFSET_MAX 48
 
+/* The shared options (loadopts.h) and sioload's own. lo.port is the socket.io server's, lo.path
+ * the WebSocket's request target, with the Engine.IO query. */
 struct sio_opts {
-    const char *host;  /* numeric; the server and the broker are both on it */
-    int port;          /* the socket.io server */
-    const char *path;  /* request target of the WebSocket, with the Engine.IO query */
+    struct load_opts lo;
     const char *nsp;   /* namespace to join, e.g. /bench */
     const char *auth;  /* JSON object sent with the namespace CONNECT, or NULL */
     const char *event; /* name of the stream events, e.g. app:tick */
-    int clients;
-    int batch; /* most connections open but not yet ready at any time */
-    double connect_timeout;
-    int idle;
-    double settle;  /* seconds to wait before each memory reading */
-    int gc_signal;  /* send SIGUSR2 to the server before each memory reading */
-    int server_pid; /* 0: not measured */
-    int broker_pid; /* 0: not measured */
-    int load_cpu;   /* CPU the load runs on, -1: not measured */
-    int server_cpu; /* CPU the server runs on alone, -1: not measured */
-    int mqtt_port;
-    const char *topic, *user, *token;
-    int qos;
-    double rate; /* events/s; 0: flat out */
-    int window;
-    size_t size;
-    double warmup, duration, drain;
-    const char *label;
+    double settle;     /* seconds to wait before each memory reading */
+    int gc_signal;     /* send SIGUSR2 to the server before each memory reading */
+    int server_pid;    /* 0: not measured */
+    int server_cpu;    /* CPU the server runs on alone, -1: not measured */
 };
 
 enum sio_state {
@@ -107,7 +94,5 @@ int sio_poll(struct sio_run *r, int timeout_ms);
 
 /* Record the run's first error (later ones are dropped). */
 void sio_error(struct sio_run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-uint64_t sio_now(void);
 
 #endif

@@ -9,6 +9,7 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include "loadrun.h"
 #include "sseload.h"
 
 #define READ_CHUNK (256 * 1024)
@@ -25,15 +26,10 @@ void sl_error(struct sl_run *r, const char *fmt, ...)
 {
     va_list ap;
 
-    if (r->first_error[0])
-        return;
+    /* the message goes into JSON: load_error_vset keeps it free of quotes and backslashes */
     va_start(ap, fmt);
-    vsnprintf(r->first_error, sizeof(r->first_error), fmt, ap);
+    load_error_vset(r->first_error, sizeof(r->first_error), fmt, ap);
     va_end(ap);
-    /* the message goes into JSON: keep it free of quotes and backslashes */
-    for (char *p = r->first_error; *p; p++)
-        if (*p == '"' || *p == '\\' || (unsigned char)*p < 0x20)
-            *p = '\'';
 }
 
 static void conn_error(struct sl_run *r, const char *what, int err)
@@ -52,15 +48,15 @@ int sl_run_init(struct sl_run *r, const struct sl_opts *o)
     memset(r, 0, sizeof(*r));
     r->o = o;
     r->ep = -1;
-    r->t_start = sl_now();
+    r->t_start = load_now();
     hist_reset(&r->lat);
-    if (inet_pton(AF_INET, o->host, &v4->sin_addr) == 1) {
+    if (inet_pton(AF_INET, o->lo.host, &v4->sin_addr) == 1) {
         v4->sin_family = AF_INET;
-        v4->sin_port = htons((uint16_t)o->port);
+        v4->sin_port = htons((uint16_t)o->lo.port);
         r->addr_len = sizeof(*v4);
-    } else if (inet_pton(AF_INET6, o->host, &v6->sin6_addr) == 1) {
+    } else if (inet_pton(AF_INET6, o->lo.host, &v6->sin6_addr) == 1) {
         v6->sin6_family = AF_INET6;
-        v6->sin6_port = htons((uint16_t)o->port);
+        v6->sin6_port = htons((uint16_t)o->lo.port);
         r->addr_len = sizeof(*v6);
     } else {
         return -1;
@@ -68,17 +64,17 @@ int sl_run_init(struct sl_run *r, const struct sl_opts *o)
     n = snprintf(r->req, sizeof(r->req),
                  "GET %s HTTP/1.1\r\nHost: %s%s%s:%d\r\nAccept: text/event-stream\r\n"
                  "Cache-Control: no-cache\r\n\r\n",
-                 o->path, r->addr.ss_family == AF_INET6 ? "[" : "", o->host,
-                 r->addr.ss_family == AF_INET6 ? "]" : "", o->port);
+                 o->lo.path, r->addr.ss_family == AF_INET6 ? "[" : "", o->lo.host,
+                 r->addr.ss_family == AF_INET6 ? "]" : "", o->lo.port);
     if (n < 0 || (size_t)n >= sizeof(r->req))
         return -1;
     r->req_len = (size_t)n;
-    r->conns = calloc((size_t)o->clients, sizeof(*r->conns));
+    r->conns = calloc((size_t)o->lo.clients, sizeof(*r->conns));
     r->buf = malloc(READ_CHUNK);
     r->ep = epoll_create1(EPOLL_CLOEXEC);
     if (r->conns == NULL || r->buf == NULL || r->ep < 0)
         return -1;
-    for (int i = 0; i < o->clients; i++) {
+    for (int i = 0; i < o->lo.clients; i++) {
         r->conns[i].fd = -1;
         r->conns[i].state = SL_DEAD;
     }
@@ -98,7 +94,7 @@ static void conn_close(struct sl_run *r, struct sl_conn *c)
 void sl_run_free(struct sl_run *r)
 {
     if (r->conns)
-        for (int i = 0; i < r->o->clients; i++)
+        for (int i = 0; i < r->o->lo.clients; i++)
             conn_close(r, &r->conns[i]);
     free(r->conns);
     free(r->buf);
@@ -218,7 +214,7 @@ static void on_readable(struct sl_run *r, struct sl_conn *c)
         conn_close(r, c);
         return;
     }
-    x.t = sl_now();
+    x.t = load_now();
     r->wire_bytes += (uint64_t)n;
     rc = sse_parser_feed(&c->p, r->buf, (size_t)n, on_event, &x);
     if (c->state == SL_SENT && sse_parser_streaming(&c->p))

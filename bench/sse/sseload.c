@@ -15,25 +15,20 @@
  *
  * See --help and bench/README.md.
  */
-#include <errno.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/resource.h>
-#include <time.h>
 #include <unistd.h>
 #include <mosquitto.h>
 
 #include "hist.h"
+#include "loadrun.h"
 #include "proc.h"
 #include "publisher.h"
 #include "sseload.h"
 
-#define NS 1000000000ull
-#define READ_CHUNK (256 * 1024)
 /* How often, flat out, the lowest progress over all clients is recomputed for the publisher. */
 #define PROGRESS_EVERY_NS 200000ull
 
@@ -45,22 +40,6 @@ static void on_signal(int sig)
     interrupted = 1;
 }
 
-uint64_t sl_now(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * NS + (uint64_t)ts.tv_nsec;
-}
-
-static double self_cpu(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Busy fraction source for one CPU: ticks since boot, or zeros when unknown. */
 struct cpu_mark {
     double bridge, broker, self;
@@ -70,13 +49,13 @@ struct cpu_mark {
 
 static void mark(const struct sl_opts *o, struct cpu_mark *m)
 {
-    m->t = sl_now();
+    m->t = load_now();
     m->bridge = o->bridge_pid > 0 ? proc_cpu_seconds(o->bridge_pid) : -1;
-    m->broker = o->broker_pid > 0 ? proc_cpu_seconds(o->broker_pid) : -1;
-    m->self = self_cpu();
+    m->broker = o->lo.broker_pid > 0 ? proc_cpu_seconds(o->lo.broker_pid) : -1;
+    m->self = load_self_cpu();
     m->busy = m->total = 0;
-    if (o->load_cpu >= 0)
-        proc_cpu_ticks(o->load_cpu, &m->busy, &m->total);
+    if (o->lo.load_cpu >= 0)
+        proc_cpu_ticks(o->lo.load_cpu, &m->busy, &m->total);
 }
 
 /* The lowest seq every live client has reached; dead ones no longer hold the publisher. */
@@ -84,7 +63,7 @@ static uint64_t lowest_progress(const struct sl_run *r)
 {
     uint64_t low = UINT64_MAX;
 
-    for (int i = 0; i < r->o->clients; i++)
+    for (int i = 0; i < r->o->lo.clients; i++)
         if (r->conns[i].state != SL_DEAD && r->conns[i].last_seq < low)
             low = r->conns[i].last_seq;
     return low == UINT64_MAX ? 0 : low;
@@ -93,7 +72,7 @@ static uint64_t lowest_progress(const struct sl_run *r)
 /* Every live client has every event published so far. */
 static int all_caught_up(const struct sl_run *r, uint64_t published)
 {
-    for (int i = 0; i < r->o->clients; i++)
+    for (int i = 0; i < r->o->lo.clients; i++)
         if (r->conns[i].state != SL_DEAD && r->conns[i].last_seq < published)
             return 0;
     return 1;
@@ -109,7 +88,7 @@ static void print_result(struct sl_run *r, const struct cpu_mark *m0, const stru
     printf("{\"label\":\"%s\",\"clients\":%d,\"ready\":%llu,\"refused\":%llu,\"closed\":%llu,"
            "\"connect_errors\":%llu,\"connect_s\":%.3f,\"rss_before_kib\":%ld,"
            "\"rss_after_kib\":%ld",
-           o->label, o->clients, (unsigned long long)r->ready, (unsigned long long)r->refused,
+           o->lo.label, o->lo.clients, (unsigned long long)r->ready, (unsigned long long)r->refused,
            (unsigned long long)r->closed, (unsigned long long)r->connect_errors,
            r->t_ready ? (double)(r->t_ready - r->t_start) / 1e9 : -1.0, rss0, rss1);
     if (r->first_error[0])
@@ -118,7 +97,7 @@ static void print_result(struct sl_run *r, const struct cpu_mark *m0, const stru
         printf("}\n");
         return;
     }
-    for (int i = 0; i < o->clients; i++) {
+    for (int i = 0; i < o->lo.clients; i++) {
         const struct sl_conn *c = &r->conns[i];
 
         /* gaps inside the sequence, and the tail that never came */
@@ -135,15 +114,15 @@ static void print_result(struct sl_run *r, const struct cpu_mark *m0, const stru
            "\"duplicates\":%llu,\"id_out_of_order\":%llu,\"no_seq\":%llu,\"other_events\":%llu,"
            "\"per_conn_min\":%llu,\"per_conn_max\":%llu,\"data_bytes_avg\":%.1f,"
            "\"wire_bytes_avg\":%.1f,\"drained\":%s,",
-           o->rate, (unsigned long long)o->window, o->qos, o->size,
+           o->lo.rate, (unsigned long long)o->lo.window, o->lo.qos, o->lo.size,
            (unsigned long long)ps->published, (unsigned long long)ps->acked,
            (unsigned long long)ps->refused, (unsigned long long)ps->late, ps->failed, win,
            (unsigned long long)r->measured, win > 0 ? (double)r->measured / win : 0.0,
            win > 0 ? (double)(r->seq_at_end - r->seq_at_start) / win : 0.0,
-           (unsigned long long)r->events, (unsigned long long)ps->published * (uint64_t)o->clients,
-           (unsigned long long)lost, (unsigned long long)r->duplicates,
-           (unsigned long long)r->id_out_of_order, (unsigned long long)r->no_seq,
-           (unsigned long long)r->other_events,
+           (unsigned long long)r->events,
+           (unsigned long long)ps->published * (uint64_t)o->lo.clients, (unsigned long long)lost,
+           (unsigned long long)r->duplicates, (unsigned long long)r->id_out_of_order,
+           (unsigned long long)r->no_seq, (unsigned long long)r->other_events,
            (unsigned long long)(min_rx == UINT64_MAX ? 0 : min_rx), (unsigned long long)max_rx,
            r->events ? (double)r->data_bytes / (double)r->events : 0.0,
            r->events ? (double)r->wire_bytes / (double)r->events : 0.0,
@@ -159,37 +138,34 @@ static void print_result(struct sl_run *r, const struct cpu_mark *m0, const stru
         printf("\"load_cpu_busy\":%.3f,",
                (double)(m1->busy - m0->busy) / (double)(m1->total - m0->total));
     printf("\"client_busy\":%.3f,", win > 0 ? (m1->self - m0->self) / win : 0.0);
-    printf("\"latency_us\":{\"n\":%llu,\"p50\":%.1f,\"p90\":%.1f,\"p99\":%.1f,\"p999\":%.1f,"
-           "\"max\":%.1f}}\n",
-           (unsigned long long)r->lat.n, (double)hist_quantile(&r->lat, 0.5) / 1e3,
-           (double)hist_quantile(&r->lat, 0.9) / 1e3, (double)hist_quantile(&r->lat, 0.99) / 1e3,
-           (double)hist_quantile(&r->lat, 0.999) / 1e3, (double)r->lat.max / 1e3);
+    load_print_latency(&r->lat);
+    printf("}\n");
 }
 
-/* Connect every client, at most o->batch of them not yet ready at any time. 0 once all are. */
+/* Connect every client, at most o->lo.batch of them not yet ready at any time. 0 once all are. */
 static int connect_all(struct sl_run *r)
 {
     const struct sl_opts *o = r->o;
-    uint64_t deadline = sl_now() + (uint64_t)(o->connect_timeout * 1e9);
+    uint64_t deadline = load_now() + (uint64_t)(o->lo.connect_timeout * 1e9);
 
     while (!interrupted) {
         uint64_t settled = r->ready + r->refused + r->closed + r->connect_errors;
 
-        while (r->opened < o->clients && (uint64_t)r->opened - settled < (uint64_t)o->batch) {
+        while (r->opened < o->lo.clients && (uint64_t)r->opened - settled < (uint64_t)o->lo.batch) {
             if (sl_conn_open(r, r->opened) != 0)
                 return -1;
             r->opened++;
         }
-        if (r->ready == (uint64_t)o->clients)
+        if (r->ready == (uint64_t)o->lo.clients)
             return 0;
         if (settled > r->ready) {
             sl_error(r, "%llu of %d streams refused or closed while connecting (first: %s)",
-                     (unsigned long long)(settled - r->ready), o->clients, r->first_conn_error);
+                     (unsigned long long)(settled - r->ready), o->lo.clients, r->first_conn_error);
             return -1;
         }
-        if (sl_now() > deadline) {
+        if (load_now() > deadline) {
             sl_error(r, "only %llu of %d streams ready after %.0f s", (unsigned long long)r->ready,
-                     o->clients, o->connect_timeout);
+                     o->lo.clients, o->lo.connect_timeout);
             return -1;
         }
         if (sl_poll(r, 10) != 0)
@@ -203,20 +179,13 @@ static int load_run(struct sl_run *r, struct cpu_mark *m0, struct cpu_mark *m1,
                     struct pub_stats *ps)
 {
     const struct sl_opts *o = r->o;
-    struct pub_config pc = {.host = o->host,
-                            .port = o->mqtt_port,
-                            .topic = o->topic,
-                            .username = o->user,
-                            .password = o->token,
-                            .qos = o->qos,
-                            .rate = o->rate,
-                            .size = o->size,
-                            .window = (uint64_t)o->window};
+    struct pub_config pc;
     struct publisher *pub = NULL;
     char err[256];
     uint64_t t_pub, t_measure, t_end, t_drain, last_progress = 0;
     int rc = -1;
 
+    load_pub_config(&o->lo, &pc);
     if (publisher_connect(&pc, &pub, err, sizeof(err)) != 0) {
         sl_error(r, "%s", err);
         goto out;
@@ -225,11 +194,11 @@ static int load_run(struct sl_run *r, struct cpu_mark *m0, struct cpu_mark *m1,
         sl_error(r, "cannot start the publisher thread");
         goto out;
     }
-    t_pub = sl_now();
-    t_measure = t_pub + (uint64_t)(o->warmup * 1e9);
-    t_end = t_measure + (uint64_t)(o->duration * 1e9);
+    t_pub = load_now();
+    t_measure = t_pub + (uint64_t)(o->lo.warmup * 1e9);
+    t_end = t_measure + (uint64_t)(o->lo.duration * 1e9);
     while (!interrupted) {
-        uint64_t t = sl_now();
+        uint64_t t = load_now();
 
         if (!r->measuring && t >= t_measure) {
             mark(o, m0);
@@ -239,7 +208,7 @@ static int load_run(struct sl_run *r, struct cpu_mark *m0, struct cpu_mark *m1,
         }
         if (r->measuring && t >= t_end)
             break;
-        if (o->rate <= 0 && t - last_progress >= PROGRESS_EVERY_NS) {
+        if (o->lo.rate <= 0 && t - last_progress >= PROGRESS_EVERY_NS) {
             atomic_store(&r->progress, lowest_progress(r));
             last_progress = t;
         }
@@ -260,8 +229,8 @@ static int load_run(struct sl_run *r, struct cpu_mark *m0, struct cpu_mark *m1,
     publisher_stats(pub, ps);
     r->seq_at_end = ps->published;
     /* Drain: wait for the broker's acknowledgements and for every client to get the rest. */
-    t_drain = sl_now() + (uint64_t)(o->drain * 1e9);
-    while (!interrupted && sl_now() < t_drain) {
+    t_drain = load_now() + (uint64_t)(o->lo.drain * 1e9);
+    while (!interrupted && load_now() < t_drain) {
         publisher_stats(pub, ps);
         if (ps->acked >= ps->published && all_caught_up(r, ps->published)) {
             r->drained = 1;
@@ -277,26 +246,6 @@ out:
     return rc;
 }
 
-static int raise_nofile(int clients)
-{
-    struct rlimit rl;
-    rlim_t want = (rlim_t)clients + 64;
-
-    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
-        return -1;
-    if (rl.rlim_cur >= want)
-        return 0;
-    if (rl.rlim_max < want && rl.rlim_max != RLIM_INFINITY)
-        rl.rlim_max = want; /* needs CAP_SYS_RESOURCE; fails otherwise */
-    rl.rlim_cur = want;
-    if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
-        fprintf(stderr, "sseload: %d connections need %lu descriptors: %s (raise ulimit -Hn)\n",
-                clients, (unsigned long)want, strerror(errno));
-        return -1;
-    }
-    return 0;
-}
-
 int main(int argc, char **argv)
 {
     static struct sl_run run;
@@ -309,7 +258,7 @@ int main(int argc, char **argv)
     rc = sl_opts_parse(argc, argv, &o);
     if (rc != 0)
         return rc > 0 ? 0 : 2;
-    if (raise_nofile(o.clients) != 0)
+    if (load_raise_nofile(o.lo.prog, o.lo.clients) != 0)
         return 1;
     signal(SIGPIPE, SIG_IGN);
     signal(SIGINT, on_signal);
@@ -323,15 +272,15 @@ int main(int argc, char **argv)
         rss0 = proc_rss_kib(o.bridge_pid);
     rc = connect_all(&run);
     if (rc == 0) {
-        run.t_ready = sl_now();
+        run.t_ready = load_now();
         if (o.bridge_pid > 0)
             rss1 = proc_rss_kib(o.bridge_pid);
-        if (!o.idle)
+        if (!o.lo.idle)
             rc = load_run(&run, &m0, &m1, &ps);
     }
     if (interrupted && !run.first_error[0])
         sl_error(&run, "interrupted");
-    print_result(&run, &m0, o.idle || !m1.t ? NULL : &m1, o.idle ? NULL : &ps, rss0, rss1);
+    print_result(&run, &m0, o.lo.idle || !m1.t ? NULL : &m1, o.lo.idle ? NULL : &ps, rss0, rss1);
     sl_run_free(&run);
     mosquitto_lib_cleanup();
     return rc == 0 ? 0 : 1;

@@ -12,26 +12,13 @@
 #include <sys/socket.h>
 
 #include "hist.h"
+#include "loadopts.h"
 #include "sse_parse.h"
 
+/* The shared options (loadopts.h) and sseload's own. */
 struct sl_opts {
-    const char *host; /* numeric; the bridge and the broker are both on it */
-    int port;         /* the bridge */
-    const char *path; /* request target of the SSE stream */
-    int clients;
-    int batch; /* most connections open but not yet ready at any time */
-    double connect_timeout;
-    int idle;
-    int bridge_pid, broker_pid; /* 0: not measured */
-    int load_cpu;               /* CPU the load runs on, -1: not measured */
-    int mqtt_port;
-    const char *topic, *user, *token;
-    int qos;
-    double rate; /* events/s; 0: flat out */
-    int window;
-    size_t size;
-    double warmup, duration, drain;
-    const char *label;
+    struct load_opts lo; /* lo.port: the bridge; lo.path: the SSE stream */
+    int bridge_pid;      /* 0: not measured */
 };
 
 enum sl_state { SL_CONNECTING, SL_SENT, SL_LIVE, SL_DEAD };
@@ -90,7 +77,5 @@ int sl_poll(struct sl_run *r, int timeout_ms);
 
 /* Record the run's first error (later ones are dropped). */
 void sl_error(struct sl_run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-uint64_t sl_now(void);
 
 #endif
