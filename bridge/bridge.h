@@ -12,6 +12,7 @@
 #include "hub.h"
 #include "metrics.h"
 #include "stream.h"
+#include "store/health.h"
 #include "store/store.h"
 
 struct mqlink;
@@ -47,10 +48,17 @@ struct bridge {
     /* the UnifiedPush push provider (upprovider/provider.c), NULL when not enabled */
     struct up_provider *up_provider;
     struct metrics metrics;
+    struct store_health store_health;
     bool stopping; /* SIGTERM seen: refuse new connections, close the others */
 };
 
 /* Milliseconds of loop time (uv_now), the clock every bridge timer uses. */
 uint64_t bridge_now_ms(const struct bridge *b);
+
+/* The broker filter through which an outbound push channel (SSF SET push, Web Push,
+ * UnifiedPush) takes tenant/stream's events: "<tenant>/<stream>/#", or with broker.share_group
+ * the shared subscription "$share/<group>/<tenant>/<stream>/#" so that one bridge of the group
+ * delivers each event. Returns a malloc()ed string (caller frees), or NULL when out of memory. */
+char *bridge_durable_filter(const struct bridge *b, const char *tenant, const char *stream);
 
 #endif

@@ -20,8 +20,8 @@
 
 static void parse_broker(struct bridge_config_ctx *x, json_object *doc, struct bridge_config *cfg)
 {
-    static const char *const keys[] = {"host",  "port",       "client_id", "keepalive_s",
-                                       "token", "token_file", NULL};
+    static const char *const keys[] = {"host",  "port",       "client_id",   "keepalive_s",
+                                       "token", "token_file", "share_group", NULL};
     json_object *b = bridge_config__get_object(x, doc, "broker", "$.broker");
     uint64_t port = 1883, ka = 30;
     char *token_file = NULL, err[320];
@@ -41,6 +41,14 @@ static void parse_broker(struct bridge_config_ctx *x, json_object *doc, struct b
     bridge_config__get_uint(x, b, "keepalive_s", "$.broker.keepalive_s", 5, 3600, &ka);
     bridge_config__get_string(x, b, "client_id", "$.broker.client_id", &cfg->broker_client_id);
     bridge_config__get_string(x, b, "token", "$.broker.token", &cfg->broker_token);
+    bridge_config__get_string(x, b, "share_group", "$.broker.share_group",
+                              &cfg->broker_share_group);
+    /* A group name is one topic level (MQTT 5 4.8.2): no '/', '+' or '#'. */
+    if (cfg->broker_share_group &&
+        (cfg->broker_share_group[0] == '\0' || strpbrk(cfg->broker_share_group, "/+#") ||
+         strlen(cfg->broker_share_group) > 64))
+        bridge_config__report(x, "$.broker.share_group",
+                              "must be 1 to 64 characters without '/', '+' or '#'");
     bridge_config__get_string(x, b, "token_file", "$.broker.token_file", &token_file);
     cfg->broker_port = (int)port;
     cfg->broker_keepalive_s = (int)ka;
@@ -551,6 +559,7 @@ void bridge_config_free(struct bridge_config *cfg)
     free(cfg->broker_token);
     free(cfg->broker_token_file);
     free(cfg->broker_client_id);
+    free(cfg->broker_share_group);
     free(cfg->streams_file);
     free(cfg->store_url);
     for (i = 0; i < cfg->n_outbound_allow; i++)

@@ -97,6 +97,9 @@ struct bridge_config {
     int broker_port;         /* default 1883 */
     char *broker_token;      /* from broker.token or the file broker.token_file */
     char *broker_client_id;  /* default "mqpush-bridge" */
+    /* Set when several bridges share the outbound pushes: their durable channels subscribe
+     * through "$share/<group>/" so that one of them delivers each event. NULL: not shared. */
+    char *broker_share_group;
     int broker_keepalive_s;  /* default 30 */
     char *broker_token_file; /* absolute path, or NULL when the token is inline */
     char *streams_file;      /* resolved against the bridge.json directory: absolute */

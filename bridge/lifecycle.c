@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "broker/link.h"
+#include "store/health.h"
 #include "config.h"
 #include "core/config.h"
 #include "http/server.h"
@@ -45,25 +46,70 @@ static void log_errors(const char *what, const struct mqp_errors *errs)
         fprintf(stderr, "mqpush-bridge: %s: %s\n", what, errs->msgs[i]);
 }
 
-static void on_link_message(void *ud, const char *topic, const void *payload, size_t len)
+char *bridge_durable_filter(const struct bridge *b, const char *tenant, const char *stream)
+{
+    const char *g = b->cfg->broker_share_group;
+    size_t n = strlen(tenant) + strlen(stream) + (g ? strlen(g) + 8 : 0) + 4;
+    char *f = malloc(n);
+
+    if (f && g)
+        snprintf(f, n, "$share/%s/%s/%s/#", g, tenant, stream);
+    else if (f)
+        snprintf(f, n, "%s/%s/#", tenant, stream);
+    return f;
+}
+
+/*
+ * A message from the broker. Through a plain subscription it goes to the hub (SSE, WebSocket,
+ * socket.io on every bridge); the outbound push channels take it through their shared
+ * subscription when broker.share_group is set (one bridge of the group), else through the
+ * plain one. They keep it in their outboxes before this returns 0, which acknowledges it; -1
+ * leaves it unacknowledged for the broker to deliver again.
+ */
+static int on_link_message(void *ud, const char *topic, const void *payload, size_t len,
+                           unsigned via)
 {
     struct bridge *b = ud;
     const char *s1 = strchr(topic, '/'), *s2 = s1 ? strchr(s1 + 1, '/') : NULL;
+    bool shared = b->cfg->broker_share_group != NULL;
+    bool plain = via == 0 || (via & MQLINK_VIA_PLAIN);
+    bool durable = via == 0 || (via & MQLINK_VIA_SHARED) || (!shared && plain);
+    int unknown = plain ? hub_on_message(b->hub, topic, payload, len) : 1, r, rc = 0;
+    int durable_unknown = 1;
 
-    int unknown = hub_on_message(b->hub, topic, payload, len);
-
-    /* Web Push holds its streams' subscriptions for as long as the bridge runs. */
-    if (webpush_on_message(b, topic, payload, len) == 0)
-        unknown = 0;
-    /* So does the SSF transmitter: its SETs are in the outbox before the acknowledgement. */
-    if (ssf_delivery_on_message(b, topic, payload, len) == 0)
-        unknown = 0;
-    if (unknown == 1 && s2) {
-        char filter[2 * 130 + 4];
-
-        snprintf(filter, sizeof(filter), "%.*s/#", (int)(s2 - topic), topic);
-        mqlink_drop_stale(b->link, filter);
+    if (durable) {
+        /* Web Push and UnifiedPush hold their streams' subscriptions for the bridge's life. */
+        r = webpush_on_message(b, topic, payload, len);
+        if (r <= 0)
+            durable_unknown = 0;
+        if (r < 0)
+            rc = -1;
+        /* So does the SSF transmitter: its SETs are in the outbox before the acknowledgement. */
+        r = ssf_delivery_on_message(b, topic, payload, len);
+        if (r <= 0)
+            durable_unknown = 0;
+        if (r < 0)
+            rc = -1;
     }
+    if (rc != 0)
+        store_health_failed(b, "an event could not be written to an outbox");
+    else if (durable && durable_unknown == 0)
+        store_health_ok(b);
+    if (s2 && ((plain && unknown == 1 && (shared || durable_unknown)) ||
+               (shared && (via & MQLINK_VIA_SHARED) && durable_unknown))) {
+        char filter[2 * 130 + 80];
+
+        if (plain && unknown == 1 && (shared || durable_unknown)) {
+            snprintf(filter, sizeof(filter), "%.*s/#", (int)(s2 - topic), topic);
+            mqlink_drop_stale(b->link, filter);
+        }
+        if (shared && (via & MQLINK_VIA_SHARED) && durable_unknown) {
+            snprintf(filter, sizeof(filter), "$share/%s/%.*s/#", b->cfg->broker_share_group,
+                     (int)(s2 - topic), topic);
+            mqlink_drop_stale(b->link, filter);
+        }
+    }
+    return rc;
 }
 
 static void on_link_state(void *ud, bool up)
@@ -137,6 +183,7 @@ static void close_handle(uv_handle_t *h)
 /* The parts whose handles close on the loop (and the store). */
 static void close_parts(struct bridge *b)
 {
+    store_health_close(b);
     webpush_close(b);
     up_provider_close(b);
     ssf_receiver_close(b);
@@ -260,6 +307,8 @@ int bridge_start(struct bridge *b, uv_loop_t *loop, struct bridge_config *cfg)
         fprintf(stderr, "mqpush-bridge: outbound.allow: %s\n", err);
         goto fail;
     }
+    if (store_health_start(b) != 0)
+        goto fail;
     if (webpush_start(b) != 0)
         goto fail;
     if (up_provider_start(b) != 0)

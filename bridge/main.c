@@ -10,7 +10,6 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <curl/curl.h>
-#include <mosquitto.h>
 #include "bridge.h"
 #include "config.h"
 #include "core/config.h"
@@ -127,7 +126,6 @@ int main(int argc, char **argv)
     }
     signal(SIGPIPE, SIG_IGN);
     raise_fd_limit(cfg->limits.max_connections + 256);
-    mosquitto_lib_init();
     curl_global_init(CURL_GLOBAL_DEFAULT);
     if (uv_loop_init(&loop) != 0)
         goto out;
@@ -146,6 +144,5 @@ int main(int argc, char **argv)
         fprintf(stderr, "mqpush-bridge: handles left open at exit\n");
 out:
     curl_global_cleanup();
-    mosquitto_lib_cleanup();
     return rc;
 }

@@ -97,6 +97,11 @@ char *metrics_render(const struct metrics *m, const struct metrics_extra *x, siz
            "Successful connections to the broker.", x->broker_connects);
     scalar(&b, "mqpush_bridge_broker_up", "gauge", "1 while the broker link is up.",
            (uint64_t)(x->broker_up != 0));
+    scalar(&b, "mqpush_bridge_store_up", "gauge",
+           "1 while the store takes writes (0: events are left unacknowledged at the broker).",
+           (uint64_t)(x->store_up != 0));
+    scalar(&b, "mqpush_bridge_store_failures_total", "counter",
+           "Times the store stopped taking writes.", x->store_failures);
     put(&b, "# HELP mqpush_bridge_push_total Outbound push attempts, per channel and outcome.\n"
             "# TYPE mqpush_bridge_push_total counter\n");
     for (ch = 0; ch < METRICS_PUSH_COUNT; ch++)

@@ -59,6 +59,8 @@ struct metrics_extra {
     uint64_t consumers;
     uint64_t broker_connects;
     int broker_up;
+    int store_up;
+    uint64_t store_failures;
     uint64_t push_subscriptions[METRICS_PUSH_COUNT]; /* gauges */
     uint64_t push_pending[METRICS_PUSH_COUNT];       /* messages in the outbox */
 };

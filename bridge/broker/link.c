@@ -1,63 +1,27 @@
 /*
- * The broker link: libmosquitto on the bridge's libuv loop.
+ * The broker link: an MQTT 5 client on the bridge's libuv loop (uv_tcp_t, packets from
+ * broker/mqtt_codec).
  *
- * libmosquitto's callbacks run inside mosquitto_loop_read() (and loop_write/loop_misc); they
- * only record what happened, and the caller acts on it afterwards, so that no handle is closed
- * and no reconnect starts while libmosquitto is still inside its own code.
+ * The bridge speaks MQTT itself rather than through libmosquitto so that a QoS 1 message is
+ * acknowledged after the bridge has kept it: libmosquitto sends PUBACK before it calls the
+ * message callback, and a crash between the two would lose an event that the broker already
+ * forgot. Here PUBACK goes out when on_message returned 0; when it could not keep the message
+ * the connection is dropped unacknowledged and the persistent session redelivers it after the
+ * reconnect (MQTT 5 4.4), so nothing is acknowledged that is not safe.
  *
- * States: down (retry timer armed, no poll handle), connecting (poll handle, CONNECT sent,
+ * States: down (retry timer armed, no connection), connecting (TCP connect, then CONNECT sent,
  * no CONNACK yet), up (CONNACK accepted). Every way out of connecting or up goes through
  * link_down().
  */
 #include "broker/link.h"
 
-#include <errno.h>
-#include <mosquitto.h>
-#include <mqtt_protocol.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/socket.h>
 #include <uthash.h>
 
-#define MISC_INTERVAL_MS 1000
-/* Packets read in one loop turn at most, so that a flood cannot starve the clients' writes. */
-#define READ_BATCH_MAX 1024
-#define DEFAULT_SESSION_EXPIRY_S 3600
-#define DEFAULT_BACKOFF_MIN_MS 250
-#define DEFAULT_KEEPALIVE_S 30
-
-struct sub {
-    char *filter;
-    unsigned refs;
-    int mid; /* of the SUBSCRIBE awaiting its SUBACK, or 0 */
-    UT_hash_handle hh;
-};
-
-struct mqlink {
-    uv_loop_t *loop;
-    struct mosquitto *mosq;
-    char *host, *client_id;
-    struct mqlink_params p;
-    const struct mqlink_ops *ops;
-    void *ud;
-    uv_poll_t *poll; /* heap: closing is asynchronous and may outlive a reconnect */
-    int poll_events;
-    uv_timer_t misc, retry;
-    bool started, up, stopping, resumed_logged;
-    /* Set from libmosquitto's callbacks, acted on once they returned. */
-    bool failed;       /* CONNACK refused, or the connection closed */
-    int refused;       /* CONNACK reason code when not 0 */
-    int disconnect_rc; /* what on_disconnect was told */
-    unsigned attempt;  /* failed connects since the last accepted one */
-    uint64_t connects;
-    struct sub *subs;
-    int open_handles;
-    void (*stop_done)(void *);
-    void *stop_arg;
-};
+#include "broker/link_int.h"
 
 static void connect_now(struct mqlink *l);
 
@@ -86,7 +50,7 @@ unsigned mqlink_backoff_ms(unsigned attempt, unsigned min_ms, unsigned max_ms, d
     return min_ms + (unsigned)((cap - min_ms) * r);
 }
 
-__attribute__((format(printf, 1, 2))) static void log_line(const char *fmt, ...)
+void mqlink__log(const char *fmt, ...)
 {
     va_list ap;
 
@@ -95,12 +59,6 @@ __attribute__((format(printf, 1, 2))) static void log_line(const char *fmt, ...)
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
     va_end(ap);
-}
-
-/* rc from a libmosquitto call as text; err is errno taken right after that call. */
-static const char *rc_text(int rc, int err)
-{
-    return rc == MOSQ_ERR_ERRNO ? strerror(err) : mosquitto_strerror(rc);
 }
 
 static double random_unit(void)
@@ -113,121 +71,28 @@ static double random_unit(void)
     return v / 4294967296.0;
 }
 
-static void send_subscribe(struct mqlink *l, struct sub *s)
-{
-    int rc = mosquitto_subscribe_v5(l->mosq, &s->mid, s->filter, 1, 0, NULL);
-
-    if (rc != MOSQ_ERR_SUCCESS)
-        log_line("SUBSCRIBE %s not sent: %s", s->filter, mosquitto_strerror(rc));
-}
-
-static void on_subscribe(struct mosquitto *m, void *obj, int mid, int n, const int *granted,
-                         const mosquitto_property *props)
-{
-    struct mqlink *l = obj;
-    struct sub *s, *tmp;
-    bool ok;
-
-    (void)m;
-    (void)props;
-    HASH_ITER(hh, l->subs, s, tmp)
-    {
-        if (s->mid != mid)
-            continue;
-        s->mid = 0;
-        /* SUBACK reason codes of 0x80 and above refuse the filter (MQTT 5 3.9.3). */
-        ok = n >= 1 && granted[0] < 0x80;
-        if (!ok)
-            log_line("subscription %s refused: %s", s->filter,
-                     n >= 1 ? mosquitto_reason_string(granted[0]) : "empty SUBACK");
-        if (l->ops->on_subscribed)
-            l->ops->on_subscribed(l->ud, s->filter, ok);
-        return;
-    }
-}
-
-static void on_connect(struct mosquitto *m, void *obj, int rc, int flags,
-                       const mosquitto_property *props)
-{
-    struct mqlink *l = obj;
-    struct sub *s, *tmp;
-
-    (void)m;
-    (void)props;
-    if (rc != MQTT_RC_SUCCESS) {
-        l->refused = rc;
-        l->failed = true;
-        return;
-    }
-    l->up = true;
-    l->attempt = 0;
-    l->connects++;
-    if (!l->resumed_logged && (flags & 1))
-        log_line("the broker kept this client id's session from an earlier connection");
-    l->resumed_logged = true;
-    /* The broker may have lost the session (restart without persistence): subscribe again
-     * whatever the session-present flag says; a repeated SUBSCRIBE replaces the subscription
-     * (MQTT 5 3.8.4), it never doubles deliveries. */
-    HASH_ITER(hh, l->subs, s, tmp)
-    {
-        if (s->refs)
-            send_subscribe(l, s);
-    }
-    l->ops->on_state(l->ud, true);
-}
-
-static void on_disconnect(struct mosquitto *m, void *obj, int rc, const mosquitto_property *props)
-{
-    struct mqlink *l = obj;
-
-    (void)m;
-    (void)props;
-    /* Any end we did not ask for, including a broker's DISCONNECT with reason 0. */
-    if (!l->stopping) {
-        l->failed = true;
-        l->disconnect_rc = rc;
-    }
-}
-
-static void on_message(struct mosquitto *m, void *obj, const struct mosquitto_message *msg,
-                       const mosquitto_property *props)
-{
-    struct mqlink *l = obj;
-
-    (void)m;
-    (void)props;
-    l->ops->on_message(l->ud, msg->topic, msg->payload, (size_t)msg->payloadlen);
-}
-
-static void on_publish(struct mosquitto *m, void *obj, int mid, int reason,
-                       const mosquitto_property *props)
-{
-    (void)m;
-    (void)obj;
-    (void)props;
-    /* MQTT 5 3.4.2.1: 0x10 "no matching subscribers" is a success; 0x80 and above refuse. */
-    if (reason >= 0x80)
-        log_line("PUBLISH %d refused: %s", mid, mosquitto_reason_string(reason));
-}
-
 static void on_handle_closed(uv_handle_t *h)
 {
     struct mqlink *l = h->data;
 
-    if (h->type == UV_POLL)
-        free(h);
+    if (h->type == UV_TCP)
+        free(h); /* struct mqlink_conn begins with its uv_tcp_t */
     if (--l->open_handles == 0 && l->stop_done)
         l->stop_done(l->stop_arg);
 }
 
-static void unwatch(struct mqlink *l)
+/* Stop using the connection; its close completes on the loop. */
+static void drop_conn(struct mqlink *l)
 {
-    if (l->poll == NULL)
+    struct mqlink_conn *c = l->conn;
+
+    if (c == NULL)
         return;
-    uv_poll_stop(l->poll);
+    l->conn = NULL;
+    l->in_len = 0;
     l->open_handles++;
-    uv_close((uv_handle_t *)l->poll, on_handle_closed);
-    l->poll = NULL;
+    c->tcp.data = l;
+    uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
 }
 
 static void schedule_retry(struct mqlink *l, const char *why)
@@ -239,193 +104,254 @@ static void schedule_retry(struct mqlink *l, const char *why)
     d = mqlink_backoff_ms(l->attempt, l->p.backoff_min_ms, l->p.backoff_max_ms, random_unit());
     if (l->attempt < 32) /* the window stops growing long before */
         l->attempt++;
-    log_line("%s (next attempt in %u ms)", why, d);
+    mqlink__log("%s (next attempt in %u ms)", why, d);
     uv_timer_start(&l->retry, on_retry, d, 0);
 }
 
-/* The connection is gone or never came up: tell, stop watching, try again later. */
-static void link_down(struct mqlink *l, const char *why)
+void mqlink__down(struct mqlink *l, const char *why)
 {
     bool was_up = l->up;
-    char text[192];
+    char text[256];
 
+    if (l->conn == NULL && !was_up)
+        return;
     l->up = false;
-    l->failed = false;
-    unwatch(l);
+    drop_conn(l);
+    mqlink__outbox_unsent(l);
     snprintf(text, sizeof(text), "%s %s", was_up ? "connection lost:" : "connect failed:", why);
     if (was_up)
         l->ops->on_state(l->ud, false);
     schedule_retry(l, text);
 }
 
-static void on_poll(uv_poll_t *h, int status, int events);
+struct wreq {
+    uv_write_t req;
+    struct mqlink *l;
+    struct mqlink_conn *conn;
+    unsigned char *data;
+};
 
-static void update_poll(struct mqlink *l)
+static void on_written(uv_write_t *req, int status)
 {
-    int want;
+    struct wreq *w = (struct wreq *)req;
 
-    if (l->poll == NULL)
-        return;
-    want = UV_READABLE | (mosquitto_want_write(l->mosq) ? UV_WRITABLE : 0);
-    if (want != l->poll_events) {
-        l->poll_events = want;
-        uv_poll_start(l->poll, want, on_poll);
-    }
+    if (status < 0 && status != UV_ECANCELED && w->l->conn == w->conn)
+        mqlink__down(w->l, uv_strerror(status));
+    free(w->data);
+    free(w);
 }
 
-/*
- * Read every packet the socket holds now. mosquitto_loop_read() reads one packet per call
- * (it sizes its batch by the QoS 2 queue), so one event per loop turn would reach the hub and
- * every client would get one write per event; reading the whole burst lets the clients get it
- * in one write each. libmosquitto reads exactly a packet's bytes, so bytes still in the kernel
- * are the next packets.
- */
-static int read_all(struct mqlink *l)
+int mqlink__send(struct mqlink *l, struct mqc_buf *b)
 {
-    int fd = mosquitto_socket(l->mosq), rc = MOSQ_ERR_SUCCESS, i, pending = 0;
+    struct wreq *w;
+    uv_buf_t buf;
+    int rc;
 
-    for (i = 0; i < READ_BATCH_MAX && !l->failed; i++) {
-        rc = mosquitto_loop_read(l->mosq, 1);
-        if (rc != MOSQ_ERR_SUCCESS || mosquitto_socket(l->mosq) != fd ||
-            ioctl(fd, FIONREAD, &pending) != 0 || pending <= 0)
+    if (l->conn == NULL || b->len == 0) {
+        free(b->p);
+        return l->conn ? 0 : -1;
+    }
+    w = malloc(sizeof(*w));
+    if (w == NULL) {
+        free(b->p);
+        mqlink__down(l, "out of memory");
+        return -1;
+    }
+    w->l = l;
+    w->conn = l->conn;
+    w->data = b->p;
+    buf = uv_buf_init((char *)b->p, (unsigned)b->len);
+    rc = uv_write(&w->req, (uv_stream_t *)&l->conn->tcp, &buf, 1, on_written);
+    if (rc != 0) {
+        free(w->data);
+        free(w);
+        mqlink__down(l, uv_strerror(rc));
+        return -1;
+    }
+    l->last_sent_ms = uv_now(l->loop);
+    return 0;
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    struct mqlink *l = ((struct mqlink_conn *)h)->l;
+    size_t want = suggested < 65536 ? 65536 : suggested;
+
+    (void)suggested;
+    if (l->in_cap - l->in_len < want && l->in_cap < MQLINK_PACKET_MAX + want) {
+        unsigned char *p = realloc(l->in, l->in_len + want);
+
+        if (p) {
+            l->in = p;
+            l->in_cap = l->in_len + want;
+        }
+    }
+    *buf = uv_buf_init((char *)l->in + l->in_len, (unsigned)(l->in_cap - l->in_len));
+}
+
+static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+    struct mqlink_conn *c = (struct mqlink_conn *)s;
+    struct mqlink *l = c->l;
+    size_t off = 0;
+
+    (void)buf;
+    if (l->conn != c)
+        return;
+    if (n < 0) {
+        mqlink__down(l, n == UV_EOF ? "connection closed" : uv_strerror((int)n));
+        return;
+    }
+    if (n == 0)
+        return;
+    if (buf->base == NULL || buf->len == 0) {
+        mqlink__down(l, "out of memory");
+        return;
+    }
+    l->in_len += (size_t)n;
+    l->last_recv_ms = uv_now(l->loop);
+    for (;;) {
+        struct mqc_packet pkt;
+        size_t total;
+        int rc = mqc_frame(l->in + off, l->in_len - off, MQLINK_PACKET_MAX, &pkt, &total);
+
+        if (rc == 0)
             break;
+        if (rc < 0) {
+            mqlink__down(l, "malformed packet from the broker");
+            return;
+        }
+        if (mqlink__handle(l, &pkt) != 0 || l->conn != c)
+            return; /* the connection ended; the buffer was reset */
+        off += total;
     }
-    return rc;
+    if (off) {
+        memmove(l->in, l->in + off, l->in_len - off);
+        l->in_len -= off;
+    }
 }
 
-/* After a libmosquitto call returned rc (err: its errno): down if the connection ended. */
-static bool ended(struct mqlink *l, int rc, int err)
+static void on_connected(uv_connect_t *req, int status)
 {
-    char why[160];
+    struct mqlink_conn *c = req->data;
+    struct mqlink *l = c->l;
+    struct mqc_connect cp = {
+        .client_id = l->client_id,
+        .username = l->client_id,
+        .password = l->token,
+        .keepalive_s = (uint16_t)l->p.keepalive_s,
+        /* Clean start off and a session expiry: the broker keeps the subscriptions and queues
+         * QoS 1 messages while the link is down (MQTT 5 3.1.2.4, 3.1.2.11.2). */
+        .clean_start = false,
+        .session_expiry_s = l->p.session_expiry_s,
+        .receive_max = MQLINK_RECEIVE_MAX,
+        .max_packet = MQLINK_PACKET_MAX,
+    };
+    struct mqc_buf b = {0};
+    int rc;
 
-    if (rc == MOSQ_ERR_SUCCESS && !l->failed && mosquitto_socket(l->mosq) >= 0)
-        return false;
-    if (l->refused)
-        /* MQTT 5 CONNACK reason code (3.2.2.2); Mosquitto answers a bad password with 0x87. */
-        snprintf(why, sizeof(why), "CONNACK refused: %s", mosquitto_reason_string(l->refused));
-    else if (rc != MOSQ_ERR_SUCCESS)
-        snprintf(why, sizeof(why), "%s", rc_text(rc, err));
-    else if (l->disconnect_rc != 0)
-        /* The broker sent DISCONNECT; rc is its reason code (MQTT 5 3.14.2.1). */
-        snprintf(why, sizeof(why), "DISCONNECT from the broker: %s",
-                 mosquitto_reason_string(l->disconnect_rc));
-    else
-        snprintf(why, sizeof(why), "connection closed");
-    link_down(l, why);
-    return true;
-}
-
-static void on_poll(uv_poll_t *h, int status, int events)
-{
-    struct mqlink *l = h->data;
-    int rc = MOSQ_ERR_SUCCESS, err = 0;
-
+    if (status == UV_ECANCELED || l->conn != c)
+        return;
     if (status < 0) {
-        /* libuv reports POLLERR as UV_EBADF; the socket knows the real cause (a reset, or a
-         * refused asynchronous connect). */
-        socklen_t len = sizeof(err);
-
-        if (getsockopt(mosquitto_socket(l->mosq), SOL_SOCKET, SO_ERROR, &err, &len) != 0 ||
-            err == 0)
-            link_down(l, uv_strerror(status));
-        else
-            link_down(l, strerror(err));
+        mqlink__down(l, uv_strerror(status));
         return;
     }
-    l->disconnect_rc = 0;
-    if (events & UV_WRITABLE) {
-        rc = mosquitto_loop_write(l->mosq, 1);
-        err = errno;
+    rc = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+    if (rc == 0 && mqc_put_connect(&b, &cp) != 0)
+        rc = UV_ENOMEM;
+    if (l->token) {
+        memset(l->token, 0, strlen(l->token));
+        free(l->token);
+        l->token = NULL;
     }
-    if (rc == MOSQ_ERR_SUCCESS && !l->failed && (events & UV_READABLE)) {
-        rc = read_all(l);
-        err = errno;
-    }
-    if (!ended(l, rc, err))
-        update_poll(l);
-}
-
-/* Keepalive: libmosquitto sends PINGREQ and notices a silent broker from here. */
-static void on_misc(uv_timer_t *t)
-{
-    struct mqlink *l = t->data;
-    int rc;
-
-    if (l->poll == NULL)
-        return;
-    l->disconnect_rc = 0;
-    rc = mosquitto_loop_misc(l->mosq);
-    if (!ended(l, rc, errno))
-        update_poll(l);
-}
-
-static void watch(struct mqlink *l)
-{
-    int fd = mosquitto_socket(l->mosq);
-
-    l->poll = fd < 0 ? NULL : malloc(sizeof(*l->poll));
-    if (l->poll == NULL || uv_poll_init(l->loop, l->poll, fd) != 0) {
-        free(l->poll);
-        l->poll = NULL;
-        schedule_retry(l, "cannot watch the socket");
+    if (rc != 0) {
+        free(b.p);
+        mqlink__down(l, uv_strerror(rc));
         return;
     }
-    l->poll->data = l;
-    l->poll_events = 0;
-    update_poll(l);
+    mqlink__send(l, &b);
 }
 
-/*
- * libmosquitto takes CONNECT properties only in mosquitto_connect_bind_v5(), whose TCP connect
- * blocks; it keeps them on the handle and sends them on every later connect, asynchronous ones
- * included. mosquitto_connect_bind_v5() stores them before it checks host, port and keepalive
- * (lib/connect.c, 2.0.11 as through 2.0.19), so hand them over with a port it refuses: it returns
- * MOSQ_ERR_INVAL having opened nothing. The unit test fails if the property stops reaching
- * the broker: the session would then end with the connection (MQTT 5 3.1.2.11.2).
- */
-static int keep_connect_properties(struct mqlink *l)
+/* The broker's address: an IP literal, or localhost taken as 127.0.0.1 so that no name
+ * lookup can block the loop. */
+static int broker_addr(const struct mqlink *l, struct sockaddr_storage *ss)
 {
-    mosquitto_property *props = NULL;
-    int rc;
+    const char *h = strcmp(l->host, "localhost") == 0 ? "127.0.0.1" : l->host;
 
-    rc = mosquitto_property_add_int32(&props, MQTT_PROP_SESSION_EXPIRY_INTERVAL,
-                                      l->p.session_expiry_s);
-    if (rc == MOSQ_ERR_SUCCESS)
-        rc = mosquitto_connect_bind_v5(l->mosq, l->host, -1, l->p.keepalive_s, NULL, props);
-    mosquitto_property_free_all(&props);
-    return rc == MOSQ_ERR_INVAL ? 0 : -1;
+    if (uv_ip4_addr(h, l->p.port, (struct sockaddr_in *)ss) == 0)
+        return 0;
+    return uv_ip6_addr(h, l->p.port, (struct sockaddr_in6 *)ss);
 }
 
 static void connect_now(struct mqlink *l)
 {
-    char *token = l->p.get_token ? l->p.get_token(l->ud) : NULL;
-    int rc, err;
+    struct sockaddr_storage ss;
+    struct mqlink_conn *c;
+    int rc;
 
-    if (token == NULL) {
+    if (l->stopping || l->conn)
+        return;
+    free(l->token);
+    l->token = l->p.get_token ? l->p.get_token(l->ud) : NULL;
+    if (l->token == NULL) {
         schedule_retry(l, "no token");
         return;
     }
-    rc = mosquitto_username_pw_set(l->mosq, l->client_id, token);
-    memset(token, 0, strlen(token));
-    free(token);
-    if (rc != MOSQ_ERR_SUCCESS) {
-        schedule_retry(l, mosquitto_strerror(rc));
+    if (broker_addr(l, &ss) != 0) {
+        schedule_retry(l, "the broker host is not an IP address");
         return;
     }
-    l->failed = false;
-    l->refused = 0;
-    /* Non-blocking TCP connect; CONNECT goes out once the socket is writable. The host is an
-     * IP literal or localhost (the config insists), so the name lookup inside does not wait. */
-    rc = mosquitto_connect_bind_async(l->mosq, l->host, l->p.port, l->p.keepalive_s, NULL);
-    err = errno;
-    if (rc != MOSQ_ERR_SUCCESS) {
+    c = calloc(1, sizeof(*c));
+    if (c == NULL) {
+        schedule_retry(l, "out of memory");
+        return;
+    }
+    c->l = l;
+    c->creq.data = c;
+    uv_tcp_init(l->loop, &c->tcp);
+    l->conn = c;
+    l->in_len = 0;
+    l->connect_started_ms = uv_now(l->loop);
+    l->ping_sent_ms = 0;
+    uv_tcp_nodelay(&c->tcp, 1);
+    rc = uv_tcp_connect(&c->creq, &c->tcp, (const struct sockaddr *)&ss, on_connected);
+    if (rc != 0) {
         char why[160];
 
-        snprintf(why, sizeof(why), "connect failed: %s", rc_text(rc, err));
-        schedule_retry(l, why);
+        snprintf(why, sizeof(why), "%s", uv_strerror(rc));
+        mqlink__down(l, why);
+    }
+}
+
+/*
+ * Keepalive (MQTT 5 3.1.2.10): a PINGREQ when nothing was sent for three quarters of the
+ * interval, and the connection given up when the broker stayed silent for one and a half
+ * (what it allows us, 3.1.2.10). A CONNACK that does not come is given up the same way.
+ */
+static void on_tick(uv_timer_t *t)
+{
+    struct mqlink *l = t->data;
+    uint64_t now = uv_now(l->loop), ka = (uint64_t)l->keepalive_ms;
+
+    if (l->conn == NULL)
+        return;
+    if (!l->up) {
+        if (now - l->connect_started_ms > MQLINK_CONNECT_TIMEOUT_MS)
+            mqlink__down(l, "no CONNACK in time");
         return;
     }
-    watch(l);
+    if (ka == 0)
+        return;
+    if (now - l->last_recv_ms > ka + ka / 2) {
+        mqlink__down(l, "the broker went silent (keepalive)");
+        return;
+    }
+    if (now - l->last_sent_ms >= ka * 3 / 4 && l->ping_sent_ms == 0) {
+        struct mqc_buf b = {0};
+
+        if (mqc_put_pingreq(&b) == 0 && mqlink__send(l, &b) == 0)
+            l->ping_sent_ms = now;
+    }
 }
 
 int mqlink_new(uv_loop_t *loop, const struct mqlink_params *p, const struct mqlink_ops *ops,
@@ -446,42 +372,27 @@ int mqlink_new(uv_loop_t *loop, const struct mqlink_params *p, const struct mqli
     l->host = strdup(p->host);
     l->client_id = strdup(p->client_id);
     if (l->p.session_expiry_s == 0)
-        l->p.session_expiry_s = DEFAULT_SESSION_EXPIRY_S;
+        l->p.session_expiry_s = MQLINK_DEFAULT_SESSION_EXPIRY_S;
     if (l->p.backoff_min_ms == 0)
-        l->p.backoff_min_ms = DEFAULT_BACKOFF_MIN_MS;
+        l->p.backoff_min_ms = MQLINK_DEFAULT_BACKOFF_MIN_MS;
     if (l->p.backoff_max_ms < l->p.backoff_min_ms)
         l->p.backoff_max_ms = l->p.backoff_min_ms;
     if (l->p.keepalive_s <= 0)
-        l->p.keepalive_s = DEFAULT_KEEPALIVE_S;
-    if (l->p.keepalive_s < 5) /* libmosquitto's floor */
+        l->p.keepalive_s = MQLINK_DEFAULT_KEEPALIVE_S;
+    if (l->p.keepalive_s < 5)
         l->p.keepalive_s = 5;
     l->p.host = l->p.client_id = NULL; /* the copies above are used */
     if (l->host == NULL || l->client_id == NULL || p->port < 1 || p->port > 65535 ||
-        l->p.keepalive_s > 65535)
-        goto fail;
-    /* clean_session false: with the session expiry given at connect, the broker keeps the
-     * subscriptions and queues QoS 1 messages while the link is down (MQTT 5 3.1.2.4). */
-    l->mosq = mosquitto_new(l->client_id, false, l);
-    if (l->mosq == NULL)
-        goto fail;
-    if (mosquitto_int_option(l->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5) !=
-            MOSQ_ERR_SUCCESS ||
-        keep_connect_properties(l) != 0)
-        goto fail;
-    mosquitto_connect_v5_callback_set(l->mosq, on_connect);
-    mosquitto_disconnect_v5_callback_set(l->mosq, on_disconnect);
-    mosquitto_message_v5_callback_set(l->mosq, on_message);
-    mosquitto_subscribe_v5_callback_set(l->mosq, on_subscribe);
-    mosquitto_publish_v5_callback_set(l->mosq, on_publish);
+        l->p.keepalive_s > 65535 || strlen(l->client_id) > 65535) {
+        free(l->host);
+        free(l->client_id);
+        free(l);
+        return -1;
+    }
+    l->keepalive_ms = (unsigned)l->p.keepalive_s * 1000;
+    l->peer_receive_max = 65535;
     *out = l;
     return 0;
-fail:
-    if (l->mosq)
-        mosquitto_destroy(l->mosq);
-    free(l->host);
-    free(l->client_id);
-    free(l);
-    return -1;
 }
 
 int mqlink_start(struct mqlink *l)
@@ -489,83 +400,12 @@ int mqlink_start(struct mqlink *l)
     if (l->started || l->stopping)
         return -1;
     l->started = true;
-    uv_timer_init(l->loop, &l->misc);
+    uv_timer_init(l->loop, &l->tick);
     uv_timer_init(l->loop, &l->retry);
-    l->misc.data = l->retry.data = l;
+    l->tick.data = l->retry.data = l;
     l->open_handles = 2;
-    uv_timer_start(&l->misc, on_misc, MISC_INTERVAL_MS, MISC_INTERVAL_MS);
+    uv_timer_start(&l->tick, on_tick, MQLINK_TICK_MS, MQLINK_TICK_MS);
     connect_now(l);
-    return 0;
-}
-
-void mqlink_subscribe(void *arg, const char *filter)
-{
-    struct mqlink *l = arg;
-    struct sub *s = NULL;
-
-    HASH_FIND_STR(l->subs, filter, s);
-    if (s == NULL) {
-        s = calloc(1, sizeof(*s));
-        if (s == NULL || (s->filter = strdup(filter)) == NULL) {
-            free(s);
-            log_line("out of memory: %s not subscribed", filter);
-            return;
-        }
-        HASH_ADD_KEYPTR(hh, l->subs, s->filter, strlen(s->filter), s);
-    }
-    s->refs++;
-    /* Each new holder waits for a SUBACK before it tells its clients they are live: ask again
-     * unless one is on its way (a repeated SUBSCRIBE replaces the subscription, MQTT 5 3.8.4). */
-    if (l->up && s->mid == 0) {
-        send_subscribe(l, s);
-        update_poll(l);
-    }
-}
-
-void mqlink_unsubscribe(void *arg, const char *filter)
-{
-    struct mqlink *l = arg;
-    struct sub *s = NULL;
-
-    HASH_FIND_STR(l->subs, filter, s);
-    if (s == NULL || s->refs == 0)
-        return;
-    if (--s->refs > 0)
-        return;
-    if (l->up) {
-        mosquitto_unsubscribe_v5(l->mosq, NULL, filter, NULL);
-        update_poll(l);
-    }
-    /* While down nothing is sent: the next connect subscribes only what is referenced, and a
-     * subscription the session still holds shows up as a stale message (mqlink_drop_stale). */
-    HASH_DEL(l->subs, s);
-    free(s->filter);
-    free(s);
-}
-
-void mqlink_drop_stale(struct mqlink *l, const char *filter)
-{
-    struct sub *s = NULL;
-
-    HASH_FIND_STR(l->subs, filter, s);
-    if ((s && s->refs) || !l->up)
-        return;
-    mosquitto_unsubscribe_v5(l->mosq, NULL, filter, NULL);
-    update_poll(l);
-}
-
-int mqlink_publish(struct mqlink *l, const char *topic, const void *payload, size_t len)
-{
-    int rc;
-
-    if (!l->up || len > (size_t)MQTT_MAX_PAYLOAD)
-        return -1;
-    rc = mosquitto_publish_v5(l->mosq, NULL, topic, (int)len, payload, 1, false, NULL);
-    if (rc != MOSQ_ERR_SUCCESS) {
-        log_line("PUBLISH to %s not sent: %s", topic, mosquitto_strerror(rc));
-        return -1;
-    }
-    update_poll(l);
     return 0;
 }
 
@@ -579,8 +419,19 @@ uint64_t mqlink_connects(const struct mqlink *l)
     return l->connects;
 }
 
+static void on_shutdown(uv_shutdown_t *req, int status)
+{
+    struct mqlink_conn *c = req->data;
+
+    (void)status;
+    free(req);
+    uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
+}
+
 void mqlink_stop(struct mqlink *l, void (*done)(void *arg), void *arg)
 {
+    struct mqlink_conn *c = l->conn;
+
     if (l->stopping)
         return;
     l->stopping = true;
@@ -590,25 +441,40 @@ void mqlink_stop(struct mqlink *l, void (*done)(void *arg), void *arg)
         done(arg);
         return;
     }
-    /* Stop polling first: libmosquitto closes the socket once DISCONNECT is written, and a
-     * descriptor must not be closed under an active uv_poll_t. */
-    unwatch(l);
-    if (l->up) {
-        /* Reason 0 keeps the session for its expiry (MQTT 5 3.14.2.1). DISCONNECT is two
-         * bytes and queueing it writes it at once; should the send buffer be full, closing
-         * without it in mqlink_free() keeps the session all the same. */
-        mosquitto_disconnect_v5(l->mosq, MQTT_RC_NORMAL_DISCONNECTION, NULL);
+    if (c && l->up) {
+        /* Reason 0 keeps the session for its expiry (MQTT 5 3.14.2.1); the shutdown waits
+         * for it to be written. */
+        struct mqc_buf b = {0};
+        uv_shutdown_t *sd = malloc(sizeof(*sd));
+
+        if (mqc_put_disconnect(&b, 0) == 0)
+            mqlink__send(l, &b);
         l->up = false;
+        if (sd) {
+            sd->data = c;
+            c->tcp.data = l;
+            l->conn = NULL;
+            l->open_handles++;
+            if (uv_shutdown(sd, (uv_stream_t *)&c->tcp, on_shutdown) == 0)
+                c = NULL;
+            else {
+                free(sd);
+                l->open_handles--;
+                l->conn = c;
+            }
+        }
     }
-    uv_timer_stop(&l->misc);
+    if (c)
+        drop_conn(l);
+    uv_timer_stop(&l->tick);
     uv_timer_stop(&l->retry);
-    uv_close((uv_handle_t *)&l->misc, on_handle_closed);
+    uv_close((uv_handle_t *)&l->tick, on_handle_closed);
     uv_close((uv_handle_t *)&l->retry, on_handle_closed);
 }
 
 void mqlink_free(struct mqlink *l)
 {
-    struct sub *s, *tmp;
+    struct mqlink_sub *s, *tmp;
 
     if (l == NULL)
         return;
@@ -618,8 +484,12 @@ void mqlink_free(struct mqlink *l)
         free(s->filter);
         free(s);
     }
-    if (l->mosq)
-        mosquitto_destroy(l->mosq);
+    mqlink__outbox_free(l);
+    if (l->token) {
+        memset(l->token, 0, strlen(l->token));
+        free(l->token);
+    }
+    free(l->in);
     free(l->host);
     free(l->client_id);
     free(l);

@@ -1,8 +1,12 @@
 /*
- * The bridge's one connection to the broker: libmosquitto's client driven from the bridge's
- * libuv loop (the external-loop API: mosquitto_socket(), mosquitto_loop_read/write/misc), MQTT
- * v5, QoS 1, a persistent session, reference-counted subscriptions, and reconnection with
- * capped exponential backoff and full jitter.
+ * The bridge's one connection to the broker: an MQTT 5 client on the bridge's libuv loop, QoS 1,
+ * a persistent session, reference-counted subscriptions, and reconnection with capped
+ * exponential backoff and full jitter. A QoS 1 message is acknowledged only once the bridge
+ * has kept it (see on_message).
+ *
+ * Filters that begin with "$share/<group>/" are shared subscriptions (MQTT 5 4.8.2): the broker
+ * gives each message to one of the group's members. Each message says by which kind of
+ * subscription it came (MQLINK_VIA_*, from the subscription identifiers the link sets).
  */
 #ifndef BRIDGE_BROKER_LINK_H
 #define BRIDGE_BROKER_LINK_H
@@ -14,10 +18,18 @@
 
 struct mqlink;
 
+/* How a message came: through a plain subscription, a shared one, or both. 0 when the broker
+ * did not say (no subscription identifiers): treat it as both. */
+#define MQLINK_VIA_PLAIN 1u
+#define MQLINK_VIA_SHARED 2u
+
 struct mqlink_ops {
-    /* A PUBLISH arrived; topic and payload are borrowed for the call. QoS 1 is acknowledged
-     * after this returns. May call mqlink_subscribe()/unsubscribe()/drop_stale(). */
-    void (*on_message)(void *ud, const char *topic, const void *payload, size_t len);
+    /* A PUBLISH arrived; topic and payload are borrowed for the call. Return 0 once it is
+     * safe (QoS 1 is acknowledged then), or non-zero when it could not be kept: it is left
+     * unacknowledged, the connection is dropped and the broker's session delivers it again
+     * after the reconnect (backoff as for any drop). May call
+     * mqlink_subscribe()/unsubscribe()/drop_stale()/publish(). */
+    int (*on_message)(void *ud, const char *topic, const void *payload, size_t len, unsigned via);
     /* The link came up (CONNACK accepted) or went down. */
     void (*on_state)(void *ud, bool up);
     /* The broker acknowledged SUBSCRIBE of filter (borrowed); granted is false when it
@@ -26,8 +38,7 @@ struct mqlink_ops {
 };
 
 struct mqlink_params {
-    /* An IP literal or localhost: libmosquitto resolves it with getaddrinfo() on every
-     * connect, which only a literal or /etc/hosts keeps from waiting. */
+    /* An IP literal, or localhost (taken as 127.0.0.1): no name lookup blocks the loop. */
     const char *host;
     int port;
     const char *client_id; /* also the MQTT username */
@@ -42,7 +53,7 @@ struct mqlink_params {
 };
 
 /* Returns 0 and *out (caller frees with mqlink_free()), or -1 when host or client_id is
- * missing, the port is outside 1..65535, memory ran out or libmosquitto refused the options. The
+ * missing, the port is outside 1..65535 or memory ran out. The
  * strings in p are copied; ops and ud are borrowed and must outlive the link. Zero backoff_min_ms,
  * session_expiry_s or keepalive_s take the defaults 250 ms, 3600 s and 30 s; backoff_max_ms below
  * the minimum is raised to it. */
@@ -64,10 +75,11 @@ void mqlink_unsubscribe(void *l, const char *filter);
 void mqlink_drop_stale(struct mqlink *l, const char *filter);
 
 /* Publish payload (len bytes, copied) on topic, QoS 1, not retained. Returns 0 once the
- * PUBLISH is queued on an up link: libmosquitto sends it again until the PUBACK comes, also
- * after a reconnect of this process. -1 when the link is down or libmosquitto refused it; the
- * caller decides whether to try later. A PUBACK that refuses the message (reason code 0x80 or
- * above, e.g. the broker's ACL) is only logged. */
+ * PUBLISH is queued on an up link: it is sent again (with DUP) until the PUBACK comes, also
+ * after a reconnect of this process, and no more than the broker's Receive Maximum are in
+ * flight. -1 when the link is down, out of packet ids or memory, or the packet is larger than
+ * the broker accepts; the caller decides whether to try later. A PUBACK that refuses the message
+ * (reason code 0x80 or above, e.g. the broker's ACL) is only logged. */
 int mqlink_publish(struct mqlink *l, const char *topic, const void *payload, size_t len);
 
 /* Up: CONNACK accepted and the connection not lost since. */

@@ -65,14 +65,27 @@ static int client_script(struct conn *c)
     return rc;
 }
 
+/* 200 while the broker link is up and the store takes writes; 503 otherwise, saying which. */
 static int healthz(struct conn *c)
 {
-    static const char up[] = "{\"status\":\"ok\",\"broker\":\"up\"}";
-    static const char down[] = "{\"status\":\"unavailable\",\"broker\":\"down\"}";
+    const struct store_health *h = &c->b->store_health;
+    bool broker = c->b->link && mqlink_is_up(c->b->link);
+    bool ok = broker && !h->failing && !c->b->stopping;
+    json_object *o = json_object_new_object();
+    const char *text;
+    int rc;
 
-    if (c->b->link && mqlink_is_up(c->b->link) && !c->b->stopping)
-        return http_reply(c, 200, "application/json", up, sizeof(up) - 1, NULL);
-    return http_reply(c, 503, "application/json", down, sizeof(down) - 1, NULL);
+    if (o == NULL)
+        return http_reply_error(c, 500, "internal", "out of memory");
+    json_object_object_add(o, "status", json_object_new_string(ok ? "ok" : "unavailable"));
+    json_object_object_add(o, "broker", json_object_new_string(broker ? "up" : "down"));
+    json_object_object_add(o, "store", json_object_new_string(h->failing ? "failing" : "ok"));
+    if (h->failing)
+        json_object_object_add(o, "store_error", json_object_new_string(h->why));
+    text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+    rc = http_reply(c, ok ? 200 : 503, "application/json", text, strlen(text), NULL);
+    json_object_put(o);
+    return rc;
 }
 
 static int metrics(struct conn *c)
@@ -86,6 +99,8 @@ static int metrics(struct conn *c)
         .consumers = hub_consumer_count(b->hub),
         .broker_connects = b->link ? mqlink_connects(b->link) : 0,
         .broker_up = b->link ? mqlink_is_up(b->link) : 0,
+        .store_up = !b->store_health.failing,
+        .store_failures = b->store_health.failures,
     };
     size_t len;
     char *text;

@@ -394,7 +394,7 @@ int ssf_delivery_on_message(struct bridge *b, const char *topic, const void *pay
     struct mqp_path *path = NULL;
     struct fan f = {.d = d};
     json_object *doc = NULL, *v, *canonical = NULL;
-    int found = 0;
+    int found = 0, rc = 0;
 
     if (d == NULL || d->closing || mqp_topic_parse_stream(topic, tenant, stream, ns, name) != 0 ||
         (cs = tx_stream(b, tenant, stream)) == NULL)
@@ -425,12 +425,19 @@ int ssf_delivery_on_message(struct bridge *b, const char *topic, const void *pay
         goto fail;
     snprintf(f.canon, sizeof(f.canon), "%s", canon);
     if (b->store->ops->ssf_stream_each(b->store, tenant, fan_one, &f) != 0 ||
-        enqueue(d, f.rows, f.dss, f.n) != 0)
-        goto fail;
+        enqueue(d, f.rows, f.dss, f.n) != 0) {
+        /* The store failed: not acknowledged, the broker delivers the event again. */
+        fprintf(stderr,
+                "mqpush-bridge: ssf: cannot write the SETs of event %s to the outbox; left to "
+                "the broker to deliver again\n",
+                f.event_id);
+        rc = -1;
+        goto out;
+    }
     goto out;
 fail:
-    fprintf(stderr, "mqpush-bridge: ssf: cannot write the SETs of event %s to the outbox\n",
-            f.event_id);
+    /* Nothing a second delivery would change: dropped, not retried for ever. */
+    fprintf(stderr, "mqpush-bridge: ssf: cannot make the SETs of event %s\n", f.event_id);
 out:
     for (size_t i = 0; i < f.n; i++)
         store_ssf_out_clear(&f.rows[i]);
@@ -441,7 +448,7 @@ out:
     json_object_put(f.event);
     mqp_path_free(path);
     json_object_put(doc);
-    return 0;
+    return rc;
 }
 
 static int load_stream(void *ctx, const struct store_ssf_stream *s)
@@ -497,10 +504,12 @@ int ssf_delivery_start(struct bridge *b)
     /* Held for the bridge's life, as Web Push's: what arrives while the bridge is away waits
      * in its persistent session at the broker. */
     for (size_t i = 0; i < b->cfg->ssf.tx.n_streams; i++) {
-        char filter[2 * MQP_ID_MAX + 4];
+        char *filter = bridge_durable_filter(b, all[i].tenant, all[i].stream);
 
-        snprintf(filter, sizeof(filter), "%s/%s/#", all[i].tenant, all[i].stream);
+        if (filter == NULL)
+            goto fail;
         mqlink_subscribe(b->link, filter);
+        free(filter);
     }
     fprintf(stderr, "mqpush-bridge: ssf: %zu SETs pending delivery\n", d->pending);
     ssf__push_pump(d);

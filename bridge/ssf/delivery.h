@@ -22,7 +22,9 @@ void ssf_delivery_free(struct bridge *b);
 /*
  * A stream event from the broker (topic "<tenant>/<stream>/<ns>:<name>", payload borrowed).
  * Its SETs are in the outbox when this returns (the broker's QoS 1 acknowledgement follows).
- * Returns 0 when the topic is a stream the transmitter carries, else 1.
+ * Returns 0 when the topic is a stream the transmitter carries, 1 when it is not, -1 when its
+ * SETs could not be written to the store (leave the event unacknowledged). An event that cannot
+ * be made into SETs is logged and counts as carried: a second delivery would fare no better.
  */
 int ssf_delivery_on_message(struct bridge *b, const char *topic, const void *payload, size_t len);
 

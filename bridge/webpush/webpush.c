@@ -401,6 +401,7 @@ static int on_message(struct webpush *wp, const char *topic, const void *payload
     char *compact = NULL, push_topic[WP_TOPIC_SIZE];
     size_t n = 0, i;
     int64_t now_ms = wp_wall_ms(), now_s = now_ms / 1000;
+    int rc = 0;
 
     if (wp == NULL || wp->closing || mqp_topic_parse_stream(topic, tenant, stream, ns, name) != 0)
         return 1;
@@ -463,8 +464,9 @@ static int on_message(struct webpush *wp, const char *topic, const void *payload
         msgs[n++] = m;
     }
     if (b->store->ops->msg_add(b->store, rows, n) != 0) {
-        log_msg("cannot write event %s to the outbox: not sent by %s", json_object_get_string(idv),
-                wp->channel);
+        log_msg("cannot write event %s to the outbox: %s leaves it to the broker to deliver again",
+                json_object_get_string(idv), wp->channel);
+        rc = -1;
         goto out;
     }
     for (i = 0; i < n; i++) {
@@ -477,7 +479,9 @@ static int on_message(struct webpush *wp, const char *topic, const void *payload
     wp_pump(wp);
     goto out;
 oom:
-    log_msg("out of memory: event %s not sent by Web Push%s", json_object_get_string(idv), "");
+    log_msg("out of memory: event %s left to the broker to deliver again%s",
+            json_object_get_string(idv), "");
+    rc = -1;
 out:
     for (i = 0; msgs && i < n; i++)
         wp_msg_free(msgs[i]);
@@ -485,7 +489,7 @@ out:
     free(rows);
     free(compact);
     json_object_put(event);
-    return 0;
+    return rc;
 }
 
 static int add_stream(struct webpush *wp, const struct bridge_webpush_stream *c)
@@ -498,11 +502,10 @@ static int add_stream(struct webpush *wp, const struct bridge_webpush_stream *c)
         return -1;
     ws->cfg = c;
     ws->key = malloc(kl);
-    ws->filter = malloc(kl + 2);
+    ws->filter = bridge_durable_filter(wp->b, c->tenant, c->stream);
     if (ws->key == NULL || ws->filter == NULL)
         goto fail;
     snprintf(ws->key, kl, "%s/%s", c->tenant, c->stream);
-    snprintf(ws->filter, kl + 2, "%s/%s/#", c->tenant, c->stream);
     if (c->topic_path && mqp_path_compile(c->topic_path, &ws->topic, err, sizeof(err)) != 0)
         goto fail;
     HASH_ADD_KEYPTR(hh, wp->streams, ws->key, strlen(ws->key), ws);
@@ -686,6 +689,10 @@ int webpush_on_message(struct bridge *b, const char *topic, const void *payload,
     int a = on_message(b->webpush, topic, payload, len);
     int u = on_message(b->unifiedpush, topic, payload, len);
 
+    /* A redelivery after a failure finds what one channel kept already in its outbox (a
+     * duplicate (subscription, event) is skipped), so trying both again is safe. */
+    if (a < 0 || u < 0)
+        return -1;
     return a == 0 || u == 0 ? 0 : 1;
 }
 

@@ -19,8 +19,9 @@ struct conn;
  * streams. Returns 0, or -1 after logging why. */
 int webpush_start(struct bridge *b);
 
-/* A message from the broker. Returns 0 when it belonged to a Web Push or UnifiedPush stream,
- * 1 otherwise. */
+/* A message from the broker. Returns 0 when it belonged to a Web Push or UnifiedPush stream and
+ * is in the outbox, 1 when it belonged to neither, -1 when the outbox could not take it (leave
+ * it unacknowledged: the broker delivers it again). */
 int webpush_on_message(struct bridge *b, const char *topic, const void *payload, size_t len);
 
 /* Stop sending (before curl_loop_close(): transfers aborted then are kept for a restart). */

@@ -203,7 +203,7 @@ describe('reload and broker link', () => {
             r = await request(bridge.port, '/healthz');
         } while (r.status === 200 && Date.now() < deadline);
         assert.equal(r.status, 503);
-        assert.deepEqual(JSON.parse(r.body), { status: 'unavailable', broker: 'down' });
+        assert.deepEqual(JSON.parse(r.body), { status: 'unavailable', broker: 'down', store: 'ok' });
         assert.equal((await bridge.metrics()).mqpush_bridge_broker_up, 0);
         await w.broker.start({ samePort: true });
         await bridge.waitHealthy({ timeoutMs: 40000 });

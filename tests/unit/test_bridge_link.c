@@ -308,6 +308,8 @@ struct fx {
     int ups, downs, msgs, stopped;
     char bodies[512];  /* "topic=body;" per message, in order */
     char subacks[256]; /* "filter;" per granted SUBACK, in order */
+    char vias[64]; /* per message: 'p' plain, 's' shared, 'b' both, '0' not said */
+    int refuse;    /* messages still to refuse (on_message returns -1) */
     const char *token;
     int token_calls;
     uint64_t token_at[16];
@@ -323,14 +325,24 @@ static char *get_token(void *ud)
     return strdup(f->token);
 }
 
-static void on_message(void *ud, const char *topic, const void *payload, size_t len)
+static int on_message(void *ud, const char *topic, const void *payload, size_t len, unsigned via)
 {
     struct fx *f = ud;
-    size_t n = strlen(f->bodies);
+    size_t n = strlen(f->bodies), v = strlen(f->vias);
 
     f->msgs++;
     snprintf(f->bodies + n, sizeof(f->bodies) - n, "%s=%.*s;", topic, (int)len,
              (const char *)payload);
+    if (v + 1 < sizeof(f->vias))
+        f->vias[v] = via == (MQLINK_VIA_PLAIN | MQLINK_VIA_SHARED) ? 'b'
+                     : via == MQLINK_VIA_PLAIN                     ? 'p'
+                     : via == MQLINK_VIA_SHARED                    ? 's'
+                                                                   : '0';
+    if (f->refuse > 0) {
+        f->refuse--;
+        return -1;
+    }
+    return 0;
 }
 
 static void on_state(void *ud, bool up)
@@ -674,6 +686,87 @@ static void test_publish(void **state)
     broker_fini(b);
 }
 
+/* A message the link could not keep is not acknowledged: the link drops the connection, and
+ * the broker's session delivers it again (the same message, once more) after the reconnect;
+ * the one after it waits its turn, so the order holds. */
+static void test_unkept_redelivered(void **state)
+{
+    struct broker *b;
+    struct fx f;
+
+    (void)state;
+    b = broker_init(false);
+    broker_start(b);
+    fx_init(&f);
+    link_open(&f, b, "link-keep");
+    assert_true(run_until(&f, &f.ups, 1));
+    mqlink_subscribe(f.l, "t/k/#");
+    assert_true(run_until_text(&f, f.subacks, "t/k/#;"));
+    f.refuse = 1;
+    publish(b, "t/k/ns:a", "one");
+    publish(b, "t/k/ns:a", "two");
+    assert_true(run_until(&f, &f.ups, 2));
+    assert_true(run_until_text(&f, f.bodies, "two;"));
+    assert_int_equal(f.downs, 1);
+    /* "one" was seen, refused, then delivered again before "two". */
+    assert_string_equal(f.bodies, "t/k/ns:a=one;t/k/ns:a=one;t/k/ns:a=two;");
+    /* Nothing more comes: both were acknowledged the second time. */
+    publish(b, "t/k/ns:a", "three");
+    assert_true(run_until_text(&f, f.bodies, "three;"));
+    assert_string_equal(f.bodies, "t/k/ns:a=one;t/k/ns:a=one;t/k/ns:a=two;t/k/ns:a=three;");
+    link_close(&f);
+    fx_fini(&f);
+    broker_fini(b);
+}
+
+/* A plain and a shared subscription on one filter: the broker sends a copy for each, and the
+ * subscription identifiers tell which came how. With two members of a group, each message goes
+ * to one of them. */
+static void test_shared_subscriptions(void **state)
+{
+    struct broker *b;
+    struct fx f, g;
+    int i;
+
+    (void)state;
+    b = broker_init(false);
+    broker_start(b);
+    fx_init(&f);
+    link_open(&f, b, "link-share-a");
+    assert_true(run_until(&f, &f.ups, 1));
+    mqlink_subscribe(f.l, "t/x/#");
+    mqlink_subscribe(f.l, "$share/grp/t/x/#");
+    assert_true(run_until_text(&f, f.subacks, "$share/grp/t/x/#;"));
+    publish(b, "t/x/ns:a", "one");
+    assert_true(run_until(&f, &f.msgs, 2));
+    assert_string_equal(f.bodies, "t/x/ns:a=one;t/x/ns:a=one;");
+    assert_true(strcmp(f.vias, "ps") == 0 || strcmp(f.vias, "sp") == 0);
+
+    /* A second member: ten messages are split between the two, none doubled or lost. */
+    mqlink_unsubscribe(f.l, "t/x/#");
+    fx_init(&g);
+    link_open(&g, b, "link-share-b");
+    assert_true(run_until(&g, &g.ups, 1));
+    mqlink_subscribe(g.l, "$share/grp/t/x/#");
+    assert_true(run_until_text(&g, g.subacks, "$share/grp/t/x/#;"));
+    f.msgs = 0;
+    for (i = 0; i < 10; i++)
+        publish(b, "t/x/ns:b", "m");
+    for (i = 0; i < 200 && f.msgs + g.msgs < 10; i++) {
+        uv_run(&f.loop, UV_RUN_NOWAIT);
+        uv_run(&g.loop, UV_RUN_NOWAIT);
+        usleep(5000);
+    }
+    assert_int_equal(f.msgs + g.msgs, 10);
+    assert_true(f.msgs > 0 && g.msgs > 0);
+    assert_null(strchr(g.vias, 'p'));
+    link_close(&g);
+    fx_fini(&g);
+    link_close(&f);
+    fx_fini(&f);
+    broker_fini(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -685,6 +778,8 @@ int main(void)
         cmocka_unit_test_teardown(test_refused_then_accepted, teardown),
         cmocka_unit_test_teardown(test_stop_while_down, teardown),
         cmocka_unit_test_teardown(test_publish, teardown),
+        cmocka_unit_test_teardown(test_unkept_redelivered, teardown),
+        cmocka_unit_test_teardown(test_shared_subscriptions, teardown),
     };
     int rc;
 
