@@ -308,7 +308,8 @@ static void parse_outbound(struct bridge_config_ctx *x, json_object *doc, struct
 
 /*
  * "sqlite::memory:", "sqlite:///absolute.db", or "sqlite://relative.db", which is relative to
- * bridge.json like every other path in it and becomes "sqlite:///<dir>/relative.db".
+ * bridge.json like every other path in it and becomes "sqlite:///<dir>/relative.db"; or a
+ * PostgreSQL connection URI, kept as it is for libpq to read.
  */
 static void parse_store(struct bridge_config_ctx *x, json_object *doc, struct bridge_config *cfg)
 {
@@ -327,13 +328,21 @@ static void parse_store(struct bridge_config_ctx *x, json_object *doc, struct br
                 return;
             }
         if (strcmp(url, "sqlite::memory:") == 0 ||
-            (strncmp(url, "sqlite://", 9) == 0 && url[9] == '/' && url[10] != '\0')) {
+            (strncmp(url, "sqlite://", 9) == 0 && url[9] == '/' && url[10] != '\0') ||
+            (strncmp(url, "postgresql://", 13) == 0 && url[13] != '\0') ||
+            (strncmp(url, "postgres://", 11) == 0 && url[11] != '\0')) {
             cfg->store_url = url;
             return;
         }
+        if (strncmp(url, "postgres", 8) == 0) {
+            bridge_config__report(x, "$.store",
+                                  "must be postgresql://[user@]host[:port]/database[?...]");
+            free(url);
+            return;
+        }
         if (strncmp(url, "sqlite:", 7) != 0) {
-            bridge_config__report(x, "$.store", "unknown store \"%s\" (this build has sqlite:)",
-                                  url);
+            bridge_config__report(
+                x, "$.store", "unknown store \"%s\" (this build has sqlite: and postgresql:)", url);
             free(url);
             return;
         }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "broker/link.h"
+#include "cluster.h"
 #include "store/health.h"
 #include "config.h"
 #include "core/config.h"
@@ -183,7 +184,7 @@ static void close_handle(uv_handle_t *h)
 /* The parts whose handles close on the loop (and the store). */
 static void close_parts(struct bridge *b)
 {
-    store_health_close(b);
+    cluster_close(b);
     webpush_close(b);
     up_provider_close(b);
     ssf_receiver_close(b);
@@ -285,6 +286,9 @@ int bridge_start(struct bridge *b, uv_loop_t *loop, struct bridge_config *cfg)
         fprintf(stderr, "mqpush-bridge: store: %s\n", err);
         goto fail;
     }
+    /* Outbox rows are the bridge's by its client id, which is unique among the bridges on one
+     * broker (the broker keeps one session per id). */
+    store_set_node(b->store, cfg->broker_client_id);
     memset(&lp, 0, sizeof(lp));
     lp.host = cfg->broker_host;
     lp.port = cfg->broker_port;
@@ -307,8 +311,6 @@ int bridge_start(struct bridge *b, uv_loop_t *loop, struct bridge_config *cfg)
         fprintf(stderr, "mqpush-bridge: outbound.allow: %s\n", err);
         goto fail;
     }
-    if (store_health_start(b) != 0)
-        goto fail;
     if (webpush_start(b) != 0)
         goto fail;
     if (up_provider_start(b) != 0)
@@ -318,6 +320,8 @@ int bridge_start(struct bridge *b, uv_loop_t *loop, struct bridge_config *cfg)
     if (ssf_receiver_start(b) != 0)
         goto fail;
     if (ssf_transmitter_start(b) != 0)
+        goto fail;
+    if (cluster_start(b) != 0)
         goto fail;
     if (http_server_start(b) != 0)
         goto fail;

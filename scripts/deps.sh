@@ -18,7 +18,10 @@ packages=(
     mosquitto mosquitto-clients mosquitto-dev libmosquitto-dev
     libjson-c-dev libssl-dev libcmocka-dev uthash-dev
     libwebsockets-dev libuv1-dev libsqlite3-dev libcurl4-openssl-dev
+    libpq-dev postgresql
     openssl procps iproute2 ca-certificates curl
+    valgrind
+    file dpkg-dev
     chromium
 )
 

@@ -478,6 +478,41 @@ static int load_row(void *ctx, const struct store_ssf_out *o)
     return 0;
 }
 
+int ssf_delivery_adopt(struct bridge *b)
+{
+    struct ssf_delivery *d = ssf__delivery(b);
+    const struct bridge_ssf_tx_stream *all = b->cfg->ssf.tx.streams;
+    struct store *st = b->store;
+    int n;
+
+    if (d == NULL || d->closing)
+        return 0;
+    /* Streams made through another bridge since this one started. */
+    for (size_t i = 0; i < b->cfg->ssf.tx.n_streams; i++) {
+        bool seen = false;
+
+        for (size_t j = 0; j < i && !seen; j++)
+            seen = strcmp(all[j].tenant, all[i].tenant) == 0;
+        if (!seen && st->ops->ssf_stream_each(st, all[i].tenant, load_stream, d) != 0)
+            return -1;
+    }
+    n = st->ops->ssf_out_adopt(st, ssf__wall_ms(), load_row, d);
+    if (n < 0)
+        return -1;
+    if (n > 0) {
+        struct ssf_dstream *ds, *tmp;
+
+        fprintf(stderr, "mqpush-bridge: ssf: took over %d pending SETs of a bridge that stopped\n",
+                n);
+        HASH_ITER(hh, d->streams, ds, tmp)
+        {
+            ssf__poll_wake(d, ds);
+        }
+        ssf__push_pump(d);
+    }
+    return 0;
+}
+
 int ssf_delivery_start(struct bridge *b)
 {
     struct ssf_delivery *d = calloc(1, sizeof(*d));

@@ -14,6 +14,9 @@
 /* Load the outbox and subscribe the configured streams at the broker; called by
  * ssf_transmitter_start(). Returns 0, or -1 after logging why. */
 int ssf_delivery_start(struct bridge *b);
+/* Several bridges on one store: take over the pending SETs of bridges that stopped beating
+ * (store.h ssf_out_adopt) and deliver them. 0, or -1 when the store failed. */
+int ssf_delivery_adopt(struct bridge *b);
 /* Close the timers (the loop then runs their callbacks); pending SETs stay in the outbox. */
 void ssf_delivery_close(struct bridge *b);
 /* Free what is left once the loop has run; called by ssf_transmitter_free(). */

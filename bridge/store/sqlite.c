@@ -111,6 +111,17 @@ static const char *const migrations[] = {
     ");"
     "CREATE INDEX up_message_endpoint ON up_message (endpoint, id);"
     "CREATE INDEX up_message_created ON up_message (created_ms);",
+    /* 6: several bridges on one store. An outbox row belongs to the node (bridge) that added
+     * it, '' for the rows from before; nodes says until when each bridge is alive, and the
+     * rows of one that is not are adopted by another. */
+    "CREATE TABLE nodes ("
+    "  node TEXT PRIMARY KEY,"
+    "  alive_until INTEGER NOT NULL"
+    ") WITHOUT ROWID;"
+    "ALTER TABLE push_outbox ADD COLUMN node TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE ssf_outbox ADD COLUMN node TEXT NOT NULL DEFAULT '';"
+    "CREATE INDEX push_outbox_node ON push_outbox (node, id);"
+    "CREATE INDEX ssf_outbox_node ON ssf_outbox (node, id);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -320,6 +331,24 @@ out:
     return rc;
 }
 
+static int sqlite_node_beat(struct store *st, const char *node, int64_t now_ms, int64_t ttl_ms)
+{
+    sqlite3_stmt *q = NULL;
+    int rc = -1;
+
+    if (sqlite3_prepare_v2(store__sqlite_db(st),
+                           "INSERT INTO nodes (node, alive_until) VALUES (?1, ?2) "
+                           "ON CONFLICT (node) DO UPDATE SET alive_until = ?2",
+                           -1, &q, NULL) != SQLITE_OK)
+        goto out;
+    sqlite3_bind_text(q, 1, node, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 2, now_ms + ttl_ms);
+    rc = sqlite3_step(q) == SQLITE_DONE ? 0 : -1;
+out:
+    sqlite3_finalize(q);
+    return rc;
+}
+
 const struct store_ops store__sqlite_ops = {
     .scheme = "sqlite",
     .open = sqlite_open,
@@ -340,6 +369,7 @@ const struct store_ops store__sqlite_ops = {
     .msg_delete = store__sqlite_msg_delete,
     .msg_retry = store__sqlite_msg_retry,
     .msg_each = store__sqlite_msg_each,
+    .msg_adopt = store__sqlite_msg_adopt,
     .ssf_stream_put = store__sqlite_ssf_stream_put,
     .ssf_stream_get = store__sqlite_ssf_stream_get,
     .ssf_stream_delete = store__sqlite_ssf_stream_delete,
@@ -355,6 +385,7 @@ const struct store_ops store__sqlite_ops = {
     .ssf_out_delete_jti = store__sqlite_ssf_out_delete_jti,
     .ssf_out_retry = store__sqlite_ssf_out_retry,
     .ssf_out_each = store__sqlite_ssf_out_each,
+    .ssf_out_adopt = store__sqlite_ssf_out_adopt,
     .up_endpoint_add = store__sqlite_up_endpoint_add,
     .up_endpoint_get = store__sqlite_up_endpoint_get,
     .up_endpoint_delete = store__sqlite_up_endpoint_delete,
@@ -364,4 +395,5 @@ const struct store_ops store__sqlite_ops = {
     .up_msg_each = store__sqlite_up_msg_each,
     .up_msg_ack = store__sqlite_up_msg_ack,
     .up_msg_expire = store__sqlite_up_msg_expire,
+    .node_beat = sqlite_node_beat,
 };

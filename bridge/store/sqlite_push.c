@@ -255,7 +255,8 @@ int store__sqlite_msg_add(struct store *st, struct store_msg *msgs, size_t n)
                            /* a subscription removed meanwhile (by another process) gets
                             * nothing, without failing the others' rows */
                            "INSERT INTO push_outbox (sub_id, event_id, body, created_ms, "
-                           "expires_ms, due_ms, attempts) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7 "
+                           "expires_ms, due_ms, attempts, node) "
+                           "SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8 "
                            "WHERE EXISTS (SELECT 1 FROM push_sub WHERE id = ?1) "
                            "ON CONFLICT (sub_id, event_id) DO NOTHING",
                            -1, &q, NULL) != SQLITE_OK)
@@ -272,6 +273,7 @@ int store__sqlite_msg_add(struct store *st, struct store_msg *msgs, size_t n)
         sqlite3_bind_int64(q, 5, m->expires_ms);
         sqlite3_bind_int64(q, 6, m->due_ms);
         sqlite3_bind_int(q, 7, m->attempts);
+        sqlite3_bind_text(q, 8, st->node, -1, SQLITE_STATIC);
         if (sqlite3_step(q) != SQLITE_DONE)
             goto out;
         m->id = sqlite3_changes(db) ? sqlite3_last_insert_rowid(db) : 0;
@@ -287,6 +289,23 @@ out:
             msgs[i].id = 0;
     }
     return rc;
+}
+
+#define MSG_COLUMNS "id, sub_id, event_id, body, created_ms, expires_ms, due_ms, attempts"
+
+/* One row of MSG_COLUMNS into m, borrowing the statement's memory until its next step. */
+static void read_msg(sqlite3_stmt *q, struct store_msg *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->id = sqlite3_column_int64(q, 0);
+    m->sub_id = sqlite3_column_int64(q, 1);
+    m->event_id = (char *)sqlite3_column_text(q, 2);
+    m->body = (unsigned char *)sqlite3_column_blob(q, 3);
+    m->body_len = (size_t)sqlite3_column_bytes(q, 3);
+    m->created_ms = sqlite3_column_int64(q, 4);
+    m->expires_ms = sqlite3_column_int64(q, 5);
+    m->due_ms = sqlite3_column_int64(q, 6);
+    m->attempts = sqlite3_column_int(q, 7);
 }
 
 static int run_msg(struct store *st, const char *sql, int64_t id, int attempts, int64_t due)
@@ -327,28 +346,98 @@ int store__sqlite_msg_each(struct store *st, const char *channel,
     if (sqlite3_prepare_v2(store__sqlite_db(st),
                            "SELECT o.id, o.sub_id, o.event_id, o.body, o.created_ms, "
                            "o.expires_ms, o.due_ms, o.attempts FROM push_outbox o JOIN push_sub s "
-                           "ON s.id = o.sub_id WHERE s.channel = ?1 ORDER BY o.id",
+                           "ON s.id = o.sub_id WHERE s.channel = ?1 AND o.node = ?2 "
+                           "ORDER BY o.id",
                            -1, &q, NULL) != SQLITE_OK)
         goto out;
     store__bind_text(q, 1, channel);
+    store__bind_text(q, 2, st->node);
     while ((step = sqlite3_step(q)) == SQLITE_ROW) {
-        struct store_msg m = {
-            .id = sqlite3_column_int64(q, 0),
-            .sub_id = sqlite3_column_int64(q, 1),
-            .event_id = (char *)sqlite3_column_text(q, 2),
-            .body = (unsigned char *)sqlite3_column_blob(q, 3),
-            .body_len = (size_t)sqlite3_column_bytes(q, 3),
-            .created_ms = sqlite3_column_int64(q, 4),
-            .expires_ms = sqlite3_column_int64(q, 5),
-            .due_ms = sqlite3_column_int64(q, 6),
-            .attempts = sqlite3_column_int(q, 7),
-        };
+        struct store_msg m;
 
+        read_msg(q, &m);
         if (m.event_id == NULL || visit(ctx, &m) != 0)
             goto out;
     }
     rc = step == SQLITE_DONE ? 0 : -1;
 out:
     sqlite3_finalize(q);
+    return rc;
+}
+
+static int by_msg_id(const void *a, const void *b)
+{
+    const struct store_msg *x = a, *y = b;
+
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
+int store__sqlite_msg_adopt(struct store *st, const char *channel, int64_t now_ms,
+                            int (*visit)(void *ctx, const struct store_msg *m), void *ctx)
+{
+    sqlite3 *db = store__sqlite_db(st);
+    sqlite3_stmt *q = NULL;
+    struct store_msg *rows = NULL, *grown;
+    size_t n = 0, cap = 0, i;
+    int rc = -1, step;
+
+    /* BEGIN IMMEDIATE: the rows are chosen and taken under the write lock, so two bridges
+     * adopting at once take each row once. The visits come after COMMIT. */
+    if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        return -1;
+    if (sqlite3_prepare_v2(db,
+                           "UPDATE push_outbox SET node = ?2 WHERE node <> ?2 AND sub_id IN "
+                           "(SELECT id FROM push_sub WHERE channel = ?1) AND NOT EXISTS "
+                           "(SELECT 1 FROM nodes n WHERE n.node = push_outbox.node AND "
+                           "n.alive_until >= ?3) RETURNING " MSG_COLUMNS,
+                           -1, &q, NULL) != SQLITE_OK)
+        goto out;
+    store__bind_text(q, 1, channel);
+    store__bind_text(q, 2, st->node);
+    sqlite3_bind_int64(q, 3, now_ms);
+    while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+        struct store_msg m;
+
+        if (n == cap) {
+            cap = cap ? cap * 2 : 16;
+            grown = realloc(rows, cap * sizeof(*rows));
+            if (grown == NULL)
+                goto out;
+            rows = grown;
+        }
+        read_msg(q, &m);
+        /* copies: the statement's memory goes with the next step */
+        rows[n].event_id = m.event_id ? strdup(m.event_id) : NULL;
+        rows[n].body = malloc(m.body_len ? m.body_len : 1);
+        if (rows[n].event_id == NULL || rows[n].body == NULL) {
+            store_msg_clear(&rows[n]);
+            goto out;
+        }
+        if (m.body_len)
+            memcpy(rows[n].body, m.body, m.body_len);
+        m.event_id = rows[n].event_id;
+        m.body = rows[n].body;
+        rows[n++] = m;
+    }
+    if (step != SQLITE_DONE)
+        goto out;
+    sqlite3_finalize(q);
+    q = NULL;
+    if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+        goto out;
+    /* SQLite promises no order for the rows of RETURNING */
+    if (n > 1)
+        qsort(rows, n, sizeof(*rows), by_msg_id);
+    for (i = 0; i < n; i++)
+        if (visit(ctx, &rows[i]) != 0)
+            break;
+    rc = i == n ? (int)n : -1;
+out:
+    sqlite3_finalize(q);
+    if (!sqlite3_get_autocommit(db))
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    for (i = 0; i < n; i++)
+        store_msg_clear(&rows[i]);
+    free(rows);
     return rc;
 }

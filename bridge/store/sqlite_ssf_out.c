@@ -8,6 +8,20 @@
 
 #include "store_int.h"
 
+#define OUT_COLUMNS "id, stream_id, jti, claims, created_ms, due_ms, attempts"
+
+/* One row of OUT_COLUMNS into o, borrowing the statement's memory until its next step. */
+static void read_out(sqlite3_stmt *q, struct store_ssf_out *o)
+{
+    o->id = sqlite3_column_int64(q, 0);
+    o->stream_id = (char *)sqlite3_column_text(q, 1);
+    o->jti = (char *)sqlite3_column_text(q, 2);
+    o->claims = (char *)sqlite3_column_text(q, 3);
+    o->created_ms = sqlite3_column_int64(q, 4);
+    o->due_ms = sqlite3_column_int64(q, 5);
+    o->attempts = sqlite3_column_int(q, 6);
+}
+
 static int exec_ids(struct store *st, const char *sql, int64_t a, int64_t b, int64_t c, int n)
 {
     sqlite3_stmt *q = NULL;
@@ -60,7 +74,7 @@ int store__sqlite_ssf_out_add(struct store *st, struct store_ssf_out *rows, size
         return -1;
     if (sqlite3_prepare_v2(db,
                            "INSERT INTO ssf_outbox (stream_id, jti, claims, created_ms, due_ms, "
-                           "attempts) VALUES (?1, ?2, ?3, ?4, ?5, 0) "
+                           "attempts, node) VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6) "
                            "ON CONFLICT (stream_id, jti) DO NOTHING",
                            -1, &q, NULL) != SQLITE_OK)
         goto out;
@@ -71,6 +85,7 @@ int store__sqlite_ssf_out_add(struct store *st, struct store_ssf_out *rows, size
         sqlite3_bind_text(q, 3, rows[i].claims, -1, SQLITE_STATIC);
         sqlite3_bind_int64(q, 4, rows[i].created_ms);
         sqlite3_bind_int64(q, 5, rows[i].due_ms);
+        sqlite3_bind_text(q, 6, st->node, -1, SQLITE_STATIC);
         if (sqlite3_step(q) != SQLITE_DONE)
             goto out;
         rows[i].id = sqlite3_changes(db) > 0 ? sqlite3_last_insert_rowid(db) : 0;
@@ -125,21 +140,14 @@ int store__sqlite_ssf_out_each(struct store *st,
     int rc = -1, step;
 
     if (sqlite3_prepare_v2(store__sqlite_db(st),
-                           "SELECT id, stream_id, jti, claims, created_ms, due_ms, attempts "
-                           "FROM ssf_outbox ORDER BY id",
-                           -1, &q, NULL) != SQLITE_OK)
+                           "SELECT " OUT_COLUMNS " FROM ssf_outbox WHERE node = ?1 ORDER BY id", -1,
+                           &q, NULL) != SQLITE_OK)
         goto out;
+    sqlite3_bind_text(q, 1, st->node, -1, SQLITE_STATIC);
     while ((step = sqlite3_step(q)) == SQLITE_ROW) {
-        struct store_ssf_out o = {
-            .id = sqlite3_column_int64(q, 0),
-            .stream_id = (char *)sqlite3_column_text(q, 1),
-            .jti = (char *)sqlite3_column_text(q, 2),
-            .claims = (char *)sqlite3_column_text(q, 3),
-            .created_ms = sqlite3_column_int64(q, 4),
-            .due_ms = sqlite3_column_int64(q, 5),
-            .attempts = sqlite3_column_int(q, 6),
-        };
+        struct store_ssf_out o;
 
+        read_out(q, &o);
         if (o.stream_id == NULL || o.jti == NULL || o.claims == NULL || visit(ctx, &o) != 0)
             goto out;
     }
@@ -148,5 +156,80 @@ int store__sqlite_ssf_out_each(struct store *st,
     rc = 0;
 out:
     sqlite3_finalize(q);
+    return rc;
+}
+
+static int by_out_id(const void *a, const void *b)
+{
+    const struct store_ssf_out *x = a, *y = b;
+
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* Copy the strings of o, borrowed from a statement, into *to (owned). 0, or -1. */
+static int keep_out(const struct store_ssf_out *o, struct store_ssf_out *to)
+{
+    *to = *o;
+    to->stream_id = o->stream_id ? strdup(o->stream_id) : NULL;
+    to->jti = o->jti ? strdup(o->jti) : NULL;
+    to->claims = o->claims ? strdup(o->claims) : NULL;
+    if (to->stream_id && to->jti && to->claims)
+        return 0;
+    store_ssf_out_clear(to);
+    return -1;
+}
+
+int store__sqlite_ssf_out_adopt(struct store *st, int64_t now_ms,
+                                int (*visit)(void *ctx, const struct store_ssf_out *o), void *ctx)
+{
+    sqlite3 *db = store__sqlite_db(st);
+    sqlite3_stmt *q = NULL;
+    struct store_ssf_out *rows = NULL, *grown, o;
+    size_t n = 0, cap = 0, i;
+    int rc = -1, step;
+
+    /* As msg_adopt (sqlite_push.c): chosen and taken under the write lock, visited after. */
+    if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        return -1;
+    if (sqlite3_prepare_v2(db,
+                           "UPDATE ssf_outbox SET node = ?1 WHERE node <> ?1 AND NOT EXISTS "
+                           "(SELECT 1 FROM nodes n WHERE n.node = ssf_outbox.node AND "
+                           "n.alive_until >= ?2) RETURNING " OUT_COLUMNS,
+                           -1, &q, NULL) != SQLITE_OK)
+        goto out;
+    sqlite3_bind_text(q, 1, st->node, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 2, now_ms);
+    while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+        if (n == cap) {
+            cap = cap ? cap * 2 : 16;
+            grown = realloc(rows, cap * sizeof(*rows));
+            if (grown == NULL)
+                goto out;
+            rows = grown;
+        }
+        read_out(q, &o);
+        if (keep_out(&o, &rows[n]) != 0)
+            goto out;
+        n++;
+    }
+    if (step != SQLITE_DONE)
+        goto out;
+    sqlite3_finalize(q);
+    q = NULL;
+    if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+        goto out;
+    if (n > 1) /* SQLite promises no order for the rows of RETURNING */
+        qsort(rows, n, sizeof(*rows), by_out_id);
+    for (i = 0; i < n; i++)
+        if (visit(ctx, &rows[i]) != 0)
+            break;
+    rc = i == n ? (int)n : -1;
+out:
+    sqlite3_finalize(q);
+    if (!sqlite3_get_autocommit(db))
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    for (i = 0; i < n; i++)
+        store_ssf_out_clear(&rows[i]);
+    free(rows);
     return rc;
 }

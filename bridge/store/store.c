@@ -10,8 +10,14 @@
 #include "store.h"
 #include "store_int.h"
 
-static const struct store_ops *const engines[] = {
-    &store__sqlite_ops,
+/* By URL scheme; libpq takes both spellings of its URIs (RFC 3986 scheme "postgresql"). */
+static const struct {
+    const char *scheme;
+    const struct store_ops *ops;
+} engines[] = {
+    {"sqlite", &store__sqlite_ops},
+    {"postgresql", &store__pg_ops},
+    {"postgres", &store__pg_ops},
 };
 
 int store_open(const char *url, struct store **out, char *err, size_t errlen)
@@ -30,13 +36,15 @@ int store_open(const char *url, struct store **out, char *err, size_t errlen)
     scheme_len = (size_t)(sep - url);
     location = sep + 3;
     for (size_t i = 0; i < sizeof(engines) / sizeof(engines[0]); i++) {
-        if (strlen(engines[i]->scheme) == scheme_len &&
-            memcmp(engines[i]->scheme, url, scheme_len) == 0) {
+        if (strlen(engines[i].scheme) == scheme_len &&
+            memcmp(engines[i].scheme, url, scheme_len) == 0) {
             if (*location == '\0') {
                 mqp_errmsg(err, errlen, "store URL \"%.200s\" names no location", url);
                 return -1;
             }
-            return engines[i]->open(location, out, err, errlen);
+            /* a connection URI is for libpq to read whole: its scheme is part of it */
+            return engines[i].ops->open(engines[i].ops == &store__pg_ops ? url : location, out, err,
+                                        errlen);
         }
     }
     mqp_errmsg(err, errlen, "store URL scheme \"%.*s\" is not supported", (int)scheme_len, url);
@@ -47,6 +55,11 @@ void store_close(struct store *st)
 {
     if (st)
         st->ops->close(st);
+}
+
+void store_set_node(struct store *st, const char *node)
+{
+    snprintf(st->node, sizeof(st->node), "%s", node ? node : "");
 }
 
 int store_schema_latest(void)

@@ -1,8 +1,13 @@
 /*
- * The bridge's durable state behind one small interface, so that another engine can be added
- * next to the embedded default (SQLite, WAL). Channels keep their subscriptions and outboxes
- * here. The schema is versioned; opening a store migrates it to the newest version.
- * Calls may block on disk: run them off the event loop (libuv thread pool) or batch them.
+ * The bridge's durable state behind one small interface: the embedded default (SQLite, WAL)
+ * or a PostgreSQL server that several bridges share. Channels keep their subscriptions and
+ * outboxes here. The schema is versioned; opening a store migrates it to the newest version.
+ * Calls may block on disk or on the network: run them off the event loop (libuv thread pool)
+ * or batch them.
+ *
+ * Several bridges on one store: each names itself (store_set_node()) and beats (node_beat)
+ * while it runs. A row of an outbox belongs to the bridge that added it, which alone sends it;
+ * the rows of a bridge that stopped beating are adopted by another (msg_adopt, ssf_out_adopt).
  */
 #ifndef BRIDGE_STORE_H
 #define BRIDGE_STORE_H
@@ -102,7 +107,7 @@ struct store_up_msg {
 
 /* Engine operations; a store is a vtable plus the engine's own state. */
 struct store_ops {
-    const char *scheme; /* "sqlite" */
+    const char *scheme; /* "sqlite", "postgresql" */
     int (*open)(const char *location, struct store **out, char *err, size_t errlen);
     void (*close)(struct store *st);
     int (*schema_version)(struct store *st);
@@ -131,13 +136,21 @@ struct store_ops {
     int (*sub_each)(struct store *st, const char *channel,
                     int (*visit)(void *ctx, const struct store_sub *s), void *ctx);
     /* Add messages in one transaction (ids set; a duplicate (sub, event) keeps the first and
-     * gets id 0). 0 or -1 (then none was added). */
+     * gets id 0), owned by the store's node. 0 or -1 (then none was added). */
     int (*msg_add)(struct store *st, struct store_msg *msgs, size_t n);
     int (*msg_delete)(struct store *st, int64_t id);
     int (*msg_retry)(struct store *st, int64_t id, int attempts, int64_t due_ms);
-    /* Visit the pending messages of channel's subscriptions, oldest first; 0 or -1. */
+    /* Visit the pending messages of channel's subscriptions that the store's node owns,
+     * oldest first; 0 or -1. */
     int (*msg_each)(struct store *st, const char *channel,
                     int (*visit)(void *ctx, const struct store_msg *m), void *ctx);
+    /* Take over the pending messages of channel whose owner is another node with no beat
+     * alive at now_ms (a bridge that stopped, or "" for rows older than ownership), and visit
+     * each taken, oldest first (borrowed for the call). Each row goes to one adopter even when
+     * several adopt at once. The number taken, or -1; a visit returning non-zero stops the
+     * visits and makes it -1, the rows stay taken (msg_each shows them). */
+    int (*msg_adopt)(struct store *st, const char *channel, int64_t now_ms,
+                     int (*visit)(void *ctx, const struct store_msg *m), void *ctx);
     /* SSF transmitter streams. put: insert, or replace the stream of that id; 0 or -1. */
     int (*ssf_stream_put)(struct store *st, const struct store_ssf_stream *s);
     /* The stream id of tenant: 1 and *out filled (owned), 0 absent, -1 error. */
@@ -160,15 +173,19 @@ struct store_ops {
     int (*ssf_verify_count)(struct store *st, const char *stream_id);
     /* Is subject (canonical JSON) one of the stream's? 1, 0, or -1. */
     int (*ssf_subject_has)(struct store *st, const char *stream_id, const char *subject);
-    /* The SET outbox. add: in one transaction, ids set; a duplicate (stream, jti) keeps the
-     * first and gets id 0; 0 or -1 (then none was added). delete_jti: 1, 0 absent, -1. */
+    /* The SET outbox. add: in one transaction, ids set, owned by the store's node; a duplicate
+     * (stream, jti) keeps the first and gets id 0; 0 or -1 (then none was added). delete_jti:
+     * 1, 0 absent, -1. */
     int (*ssf_out_add)(struct store *st, struct store_ssf_out *rows, size_t n);
     int (*ssf_out_delete)(struct store *st, int64_t id);
     int (*ssf_out_delete_jti)(struct store *st, const char *stream_id, const char *jti);
     int (*ssf_out_retry)(struct store *st, int64_t id, int attempts, int64_t due_ms);
-    /* Visit every pending SET, oldest first (borrowed for the call); 0 or -1. */
+    /* Visit every pending SET that the store's node owns, oldest first (borrowed for the
+     * call); 0 or -1. adopt: as msg_adopt, for every stream. */
     int (*ssf_out_each)(struct store *st, int (*visit)(void *ctx, const struct store_ssf_out *o),
                         void *ctx);
+    int (*ssf_out_adopt)(struct store *st, int64_t now_ms,
+                         int (*visit)(void *ctx, const struct store_ssf_out *o), void *ctx);
     /* UnifiedPush provider endpoints. add: 0, 1 when the id is taken, -1 error. get: 1 and
      * *out, 0 absent, -1. delete: the caller's own endpoint id, with its messages; the number
      * deleted (0 or 1) or -1. each: tenant and owner's endpoints, oldest first; 0 or -1. */
@@ -191,19 +208,29 @@ struct store_ops {
      * before before_ms (too old): the number deleted, or -1. */
     int (*up_msg_ack)(struct store *st, const char *tenant, const char *owner, int64_t up_to);
     int (*up_msg_expire)(struct store *st, int64_t before_ms);
+    /* Bridges sharing the store: node is alive until now_ms + ttl_ms (insert or extend its
+     * row in nodes); its outbox rows are not adopted before then. 0 or -1. */
+    int (*node_beat)(struct store *st, const char *node, int64_t now_ms, int64_t ttl_ms);
 };
 
 struct store {
     const struct store_ops *ops;
+    char node[64]; /* the bridge owning the rows this store adds; "" until store_set_node() */
 };
 
 /*
- * Open the store named by url ("sqlite:///abs/path.db", "sqlite://relative.db" or
- * "sqlite::memory:"), creating and migrating it. Returns 0 and *out (close with store_close()),
- * or -1 with a message in err (unknown scheme, cannot open, migration failed, newer schema).
+ * Open the store named by url ("sqlite:///abs/path.db", "sqlite://relative.db",
+ * "sqlite::memory:", or a libpq connection URI "postgresql://user@host:port/db?..." which
+ * may also begin with "postgres://"), creating and migrating it. Returns 0 and *out (close
+ * with store_close()), or -1 with a message in err (unknown scheme, cannot open or connect,
+ * migration failed, newer schema).
  */
 int store_open(const char *url, struct store **out, char *err, size_t errlen);
 void store_close(struct store *st);
+
+/* Name the node (bridge) that owns the outbox rows st adds and visits from now on; node is
+ * copied, cut to 63 bytes; NULL means "". */
+void store_set_node(struct store *st, const char *node);
 
 /* Free the strings of a record filled by the store, and zero it. Accepts NULL. */
 void store_sub_clear(struct store_sub *s);

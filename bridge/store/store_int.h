@@ -12,6 +12,8 @@ struct sqlite_store {
 };
 
 extern const struct store_ops store__sqlite_ops;
+/* PostgreSQL (pg*.c, pg_int.h); its open takes the whole connection URI. */
+extern const struct store_ops store__pg_ops;
 sqlite3 *store__sqlite_db(struct store *st);
 /* Column i as a copy (caller frees), NULL when SQL NULL or out of memory. */
 char *store__col_text(sqlite3_stmt *q, int i);
@@ -37,6 +39,8 @@ int store__sqlite_msg_delete(struct store *st, int64_t id);
 int store__sqlite_msg_retry(struct store *st, int64_t id, int attempts, int64_t due_ms);
 int store__sqlite_msg_each(struct store *st, const char *channel,
                            int (*visit)(void *ctx, const struct store_msg *m), void *ctx);
+int store__sqlite_msg_adopt(struct store *st, const char *channel, int64_t now_ms,
+                            int (*visit)(void *ctx, const struct store_msg *m), void *ctx);
 int store__sqlite_schema_latest(void);
 
 /* SSF transmitter streams on SQLite (sqlite_ssf.c); see struct store_ops. */
@@ -63,6 +67,8 @@ int store__sqlite_ssf_out_delete_jti(struct store *st, const char *stream_id, co
 int store__sqlite_ssf_out_retry(struct store *st, int64_t id, int attempts, int64_t due_ms);
 int store__sqlite_ssf_out_each(struct store *st,
                                int (*visit)(void *ctx, const struct store_ssf_out *o), void *ctx);
+int store__sqlite_ssf_out_adopt(struct store *st, int64_t now_ms,
+                                int (*visit)(void *ctx, const struct store_ssf_out *o), void *ctx);
 
 /* UnifiedPush provider endpoints and messages on SQLite (sqlite_up.c); see struct store_ops. */
 int store__sqlite_up_endpoint_add(struct store *st, const struct store_up_endpoint *e);

@@ -191,6 +191,7 @@ static int store_sub(struct conn *c, struct pending *p)
         rec.id = old.id;
         if (st->ops->sub_rebind(st, &rec) != 0)
             goto store_error;
+        wp_subs_changed(wp);
         prev = wp_sub_find(wp, old.id);
         if (prev)
             wp_sub_remove(wp, prev, false);
@@ -206,6 +207,7 @@ static int store_sub(struct conn *c, struct pending *p)
     }
     if (rc != 0 || wp_sub_add(wp, &rec) < 0)
         goto store_error;
+    wp_subs_changed(wp);
     rc = http_reply(c, 201, NULL, NULL, 0, NULL);
     goto out;
 store_error:
@@ -390,8 +392,8 @@ static int unsubscribe(struct conn *c, struct webpush *wp, const char *body, siz
 
         if (s)
             wp_sub_remove(wp, s, true);
-        else
-            st->ops->sub_delete(st, wp->channel, old.id, NULL);
+        else if (st->ops->sub_delete(st, wp->channel, old.id, NULL) > 0)
+            wp_subs_changed(wp);
         rc = http_reply(c, 204, NULL, NULL, 0, NULL);
     } else if (found < 0) {
         rc = http_reply_error(c, 500, "internal", "the store could not be read");

@@ -87,6 +87,8 @@ void wp_sub_remove(struct webpush *wp, struct wp_sub *s, bool drop_store)
 
     if (drop_store && wp->b->store->ops->sub_delete(wp->b->store, wp->channel, s->id, NULL) < 0)
         log_msg("cannot delete subscription %s from the store%s", s->endpoint, "");
+    else if (drop_store)
+        wp_subs_changed(wp);
     for (pp = &s->ws->subs; *pp; pp = &(*pp)->next) {
         if (*pp == s) {
             *pp = s->next;
@@ -143,7 +145,7 @@ static int load_sub(void *ctx, const struct store_sub *rec)
 
 static json_object *parse_json(const void *text, size_t len);
 
-static int load_msg(void *ctx, const struct store_msg *rec)
+int wp_load_msg(void *ctx, const struct store_msg *rec)
 {
     struct webpush *wp = ctx;
     struct wp_sub *s;
@@ -202,6 +204,8 @@ static int drop_old_key(struct webpush *wp)
     struct wp_sub *s, *tmp;
     int dropped = st->ops->sub_delete_vapid(st, wp->channel, webpush_vapid_public_key(wp->vapid));
 
+    if (dropped > 0)
+        wp_subs_changed(wp);
     HASH_ITER(hh, wp->subs, s, tmp)
     {
         if (s->has_keys)
@@ -264,6 +268,8 @@ static int session_ended(struct webpush *wp, const char *tenant, const char *use
     n = wp->b->store->ops->sub_delete_session(wp->b->store, wp->channel, tenant, user, session);
     if (n < 0)
         return -1;
+    if (n > 0)
+        wp_subs_changed(wp);
     HASH_ITER(hh, wp->subs, s, tmp)
     {
         if (strcmp(s->tenant, tenant) == 0 && (user == NULL || strcmp(s->user, user) == 0) &&
@@ -408,6 +414,12 @@ static int on_message(struct webpush *wp, const char *topic, const void *payload
     ws = wp_stream_find(wp, tenant, stream);
     if (ws == NULL)
         return 1;
+    /* Another bridge may have changed the subscriptions (broker.share_group). */
+    if (wp_subs_sync(wp, false) != 0) {
+        log_msg("cannot read the subscriptions: an event on %s is left to the broker to deliver "
+                "again%s", topic, "");
+        return -1;
+    }
     drop_expired(wp, ws, now_s);
     t = mqp_config_tenant(b->streams, tenant, strlen(tenant));
     st = t ? mqp_tenant_stream(t, stream, strlen(stream)) : NULL;
@@ -583,7 +595,7 @@ static int start_channel(struct bridge *b, enum wp_kind kind, struct webpush **o
         if (add_stream(wp, &set->streams[i]) != 0)
             return -1;
     if (b->store->ops->sub_each(b->store, wp->channel, load_sub, wp) != 0 ||
-        b->store->ops->msg_each(b->store, wp->channel, load_msg, wp) != 0) {
+        b->store->ops->msg_each(b->store, wp->channel, wp_load_msg, wp) != 0) {
         fprintf(stderr, "mqpush-bridge: %s: cannot read the store\n", wp->channel);
         return -1;
     }

@@ -24,6 +24,10 @@ int webpush_start(struct bridge *b);
  * it unacknowledged: the broker delivers it again). */
 int webpush_on_message(struct bridge *b, const char *topic, const void *payload, size_t len);
 
+/* Several bridges on one store: take over the pending messages of bridges that stopped beating
+ * (store.h msg_adopt) and send them. 0, or -1 when the store failed. */
+int webpush_adopt(struct bridge *b);
+
 /* Stop sending (before curl_loop_close(): transfers aborted then are kept for a restart). */
 void webpush_close(struct bridge *b);
 /* Work of the channels still on the thread pool or in curl (their callbacks are to come). */

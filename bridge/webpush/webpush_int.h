@@ -35,6 +35,7 @@ struct wp_sub {
     struct mqp_identity *identity;
     int64_t expires_at; /* token exp, seconds */
     struct wp_stream *ws;
+    uint32_t seen;       /* cluster.c: the resync that last found it in the store */
     struct wp_sub *next; /* in ws->subs */
     UT_hash_handle hh;   /* webpush.subs, by id */
 };
@@ -106,10 +107,22 @@ struct webpush {
     uv_timer_t rotate_timer; /* webpush.rotate_period_s */
     bool timer_open;
     bool closing;
+    /* cluster.c: the store's subscription marker as last read, and the resync count */
+    char subs_mark[96];
+    uint32_t sync_gen;
 };
 
 /* Wall clock in milliseconds (outbox times survive restarts). */
 int64_t wp_wall_ms(void);
+
+/* cluster.c: several bridges on one store (broker.share_group). wp_subs_changed() marks a change
+ * of the channel's subscriptions in the store; wp_subs_sync() brings the index in line with the
+ * store when the marker moved (always when force): 0, or -1 when the store failed. Both do
+ * nothing without a share group. */
+void wp_subs_changed(struct webpush *wp);
+int wp_subs_sync(struct webpush *wp, bool force);
+/* webpush.c: a stored message into the queue (used at start and by adoption); 0 or -1. */
+int wp_load_msg(void *wp, const struct store_msg *rec);
 
 /* webpush.c: the index. */
 struct wp_sub *wp_sub_find(struct webpush *wp, int64_t id);

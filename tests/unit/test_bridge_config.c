@@ -367,6 +367,13 @@ static void test_relative_paths(void **state)
     cfg = load_ok(t, with(",\"store\":\"sqlite::memory:\""));
     assert_string_equal(cfg->store_url, "sqlite::memory:");
     bridge_config_free(cfg);
+    /* a connection URI goes to libpq as it is */
+    cfg = load_ok(t, with(",\"store\":\"postgresql://mqp@db:5433/mqpush?sslmode=require\""));
+    assert_string_equal(cfg->store_url, "postgresql://mqp@db:5433/mqpush?sslmode=require");
+    bridge_config_free(cfg);
+    cfg = load_ok(t, with(",\"store\":\"postgres://db/mqpush\""));
+    assert_string_equal(cfg->store_url, "postgres://db/mqpush");
+    bridge_config_free(cfg);
 }
 
 static void test_token_file_read_again_and_trimmed(void **state)
@@ -677,7 +684,9 @@ static void test_urls_and_stores(void **state)
         {",\"public_url\":\"http://\"", "$.public_url: must be an http or https URL"},
         {",\"public_url\":\"https:///x\"", "$.public_url"},
         {",\"public_url\":\"http://a b\"", "$.public_url"},
-        {",\"store\":\"postgres://db\"", "$.store: unknown store"},
+        {",\"store\":\"mysql://db\"", "$.store: unknown store"},
+        {",\"store\":\"postgresql://\"", "$.store: must be postgresql://"},
+        {",\"store\":\"postgres:db\"", "$.store: must be postgresql://"},
         {",\"store\":\"sqlite:x.db\"", "$.store: must be sqlite://<path> or sqlite::memory:"},
         {",\"store\":\"sqlite://\"", "$.store: must be sqlite://"},
         {",\"store\":\"sqlite:///\"", "$.store: must be sqlite://"},

@@ -1,4 +1,7 @@
-/* The bridge's store: URL parsing, SQLite in WAL mode, migrations, key-value round trips. */
+/*
+ * The bridge's store: URL parsing, SQLite in WAL mode, migrations, key-value round trips (on
+ * SQLite and PostgreSQL, store_fx.h).
+ */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +15,7 @@
 #include <sqlite3.h>
 
 #include "store/store.h"
+#include "store_fx.h"
 
 struct tmp {
     char dir[64];
@@ -71,14 +75,13 @@ static void test_open_migrates_and_uses_wal(void **state)
 
 static void test_kv_round_trip_and_persistence(void **state)
 {
-    struct tmp *t = *state;
-    struct store *st = NULL;
-    char err[256] = "";
+    struct store_fx *f = *state;
+    struct store *st = f->st;
     const unsigned char bin[] = {0x00, 0xff, 0x00, 'x', 0x80};
     void *val;
     size_t len;
 
-    assert_int_equal(store_open(t->url, &st, err, sizeof(err)), 0);
+    assert_int_equal(st->ops->schema_version(st), store_schema_latest());
     assert_int_equal(st->ops->kv_get(st, "ns", "missing", &val, &len), 0);
     assert_null(val);
     assert_int_equal(st->ops->kv_put(st, "ns", "k", bin, sizeof(bin)), 0);
@@ -87,10 +90,10 @@ static void test_kv_round_trip_and_persistence(void **state)
     assert_int_equal(st->ops->kv_get(st, "ns", "empty", &val, &len), 1);
     assert_int_equal(len, 0);
     free(val);
-    store_close(st);
 
     /* Reopened: the values are still there, and the namespaces are apart. */
-    assert_int_equal(store_open(t->url, &st, err, sizeof(err)), 0);
+    store_fx_reopen(f);
+    st = f->st;
     assert_int_equal(st->ops->kv_get(st, "ns", "k", &val, &len), 1);
     assert_int_equal(len, sizeof(bin));
     assert_memory_equal(val, bin, sizeof(bin));
@@ -106,7 +109,8 @@ static void test_kv_round_trip_and_persistence(void **state)
     free(val);
     assert_int_equal(st->ops->kv_del(st, "ns", "k"), 0);
     assert_int_equal(st->ops->kv_get(st, "ns", "k", &val, &len), 0);
-    store_close(st);
+    assert_null(val);
+    assert_int_equal(st->ops->kv_del(st, "ns", "k"), 0); /* already gone: no error */
 }
 
 static void test_newer_schema_is_refused(void **state)
@@ -134,8 +138,10 @@ static void test_bad_urls(void **state)
     char err[256];
 
     (void)state;
-    assert_int_equal(store_open("postgres://db/mqpush", &st, err, sizeof(err)), -1);
+    assert_int_equal(store_open("mysql://db/mqpush", &st, err, sizeof(err)), -1);
     assert_non_null(strstr(err, "not supported"));
+    assert_int_equal(store_open("postgresql://", &st, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "names no location"));
     assert_int_equal(store_open("mqpush.db", &st, err, sizeof(err)), -1);
     assert_non_null(strstr(err, "no scheme"));
     assert_int_equal(store_open("sqlite://", &st, err, sizeof(err)), -1);
@@ -151,11 +157,15 @@ static void test_bad_urls(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
+    const struct CMUnitTest sqlite[] = {
         cmocka_unit_test_setup_teardown(test_open_migrates_and_uses_wal, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_kv_round_trip_and_persistence, setup, teardown),
+        STORE_FX_CASE(test_kv_round_trip_and_persistence, store_fx_sqlite_file),
         cmocka_unit_test_setup_teardown(test_newer_schema_is_refused, setup, teardown),
         cmocka_unit_test(test_bad_urls),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    const struct CMUnitTest pg[] = {
+        STORE_FX_CASE(test_kv_round_trip_and_persistence, store_fx_pg),
+    };
+
+    return STORE_FX_RUN(sqlite, pg);
 }

@@ -1,6 +1,7 @@
 /*
- * The store's push subscriptions and outbox (store.h sub_* and msg_*), on an in-memory SQLite
- * database and on a file that is closed and opened again: unique endpoints per channel, the
+ * The store's push subscriptions and outbox (store.h sub_* and msg_*), on SQLite in memory and
+ * in a file, and on PostgreSQL (store_fx.h), closed and opened again: unique endpoints per
+ * channel, the
  * deletions by id, endpoint, session and VAPID key with their pending messages, duplicates in
  * the outbox, the order messages come back in.
  */
@@ -11,65 +12,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "store/store.h"
-
-struct fixture {
-    char dir[64];
-    char path[96];
-    char url[128];
-    struct store *st;
-};
-
-static int setup_file(void **state)
-{
-    struct fixture *f = calloc(1, sizeof(*f));
-    char err[256] = "";
-
-    assert_non_null(f);
-    strcpy(f->dir, "/tmp/mqp-store-push-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    snprintf(f->path, sizeof(f->path), "%s/push.db", f->dir);
-    snprintf(f->url, sizeof(f->url), "sqlite://%s", f->path);
-    if (store_open(f->url, &f->st, err, sizeof(err)) != 0)
-        fail_msg("store_open: %s", err);
-    *state = f;
-    return 0;
-}
-
-static int setup_memory(void **state)
-{
-    struct fixture *f = calloc(1, sizeof(*f));
-    char err[256] = "";
-
-    assert_non_null(f);
-    snprintf(f->url, sizeof(f->url), "sqlite::memory:");
-    if (store_open(f->url, &f->st, err, sizeof(err)) != 0)
-        fail_msg("store_open: %s", err);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fixture *f = *state;
-    static const char *const suffix[] = {"", "-wal", "-shm"};
-    char p[128];
-
-    store_close(f->st);
-    if (f->dir[0]) {
-        for (size_t i = 0; i < 3; i++) {
-            snprintf(p, sizeof(p), "%s%s", f->path, suffix[i]);
-            unlink(p);
-        }
-        rmdir(f->dir);
-    }
-    free(f);
-    return 0;
-}
+#include "store_fx.h"
 
 /* A subscription record with everything set; strings borrowed from static storage. */
 static struct store_sub sub(const char *channel, const char *endpoint, const char *user,
@@ -172,7 +119,7 @@ static struct store_msg msg(int64_t sub_id, const char *event_id, const char *bo
 
 static void test_sub_insert_get_conflict(void **state)
 {
-    struct store *st = ((struct fixture *)*state)->st;
+    struct store *st = ((struct store_fx *)*state)->st;
     struct store_sub a = sub("webpush", "https://p.example/1", "alice", "s1", "KEY1"), out, b;
 
     assert_int_equal(st->ops->sub_insert(st, &a), 0);
@@ -214,7 +161,7 @@ static void test_sub_insert_get_conflict(void **state)
 
 static void test_sub_optional_fields(void **state)
 {
-    struct store *st = ((struct fixture *)*state)->st;
+    struct store *st = ((struct store_fx *)*state)->st;
     struct store_sub a = sub("unifiedpush", "https://up.example/x", NULL, NULL, NULL), out;
 
     /* no keys (UnifiedPush without encryption), no VAPID key, no user, session or identity */
@@ -236,7 +183,7 @@ static void test_sub_optional_fields(void **state)
 
 static void test_sub_delete_by_id_endpoint_all(void **state)
 {
-    struct store *st = ((struct fixture *)*state)->st;
+    struct store *st = ((struct store_fx *)*state)->st;
     int64_t id1 = insert(st, sub("webpush", "https://p.example/1", "u", "s", "K"));
     int64_t id2 = insert(st, sub("webpush", "https://p.example/2", "u", "s", "K"));
     int64_t other = insert(st, sub("unifiedpush", "https://p.example/3", "u", "s", NULL));
@@ -263,7 +210,7 @@ static void test_sub_delete_by_id_endpoint_all(void **state)
 
 static void test_sub_delete_session_and_count(void **state)
 {
-    struct store *st = ((struct fixture *)*state)->st;
+    struct store *st = ((struct store_fx *)*state)->st;
     struct store_sub other_tenant = sub("webpush", "https://p.example/5", "alice", "s1", "K");
 
     insert(st, sub("webpush", "https://p.example/1", "alice", "s1", "K"));
@@ -293,7 +240,7 @@ static void test_sub_delete_session_and_count(void **state)
 
 static void test_sub_delete_session_any(void **state)
 {
-    struct store *st = ((struct fixture *)*state)->st;
+    struct store *st = ((struct store_fx *)*state)->st;
     struct store_sub other_tenant = sub("webpush", "https://p.example/9", "alice", "s1", "K");
 
     insert(st, sub("webpush", "https://p.example/1", "alice", "s1", "K"));
@@ -320,7 +267,7 @@ static void test_sub_delete_session_any(void **state)
 
 static void test_sub_delete_vapid(void **state)
 {
-    struct store *st = ((struct fixture *)*state)->st;
+    struct store *st = ((struct store_fx *)*state)->st;
 
     insert(st, sub("webpush", "https://p.example/old1", "u", "s", "OLD"));
     insert(st, sub("webpush", "https://p.example/old2", "u", "s", "OLDER"));
@@ -340,7 +287,7 @@ static void test_sub_delete_vapid(void **state)
 
 static void test_sub_each(void **state)
 {
-    struct store *st = ((struct fixture *)*state)->st;
+    struct store *st = ((struct store_fx *)*state)->st;
     struct seen seen;
     int64_t a = insert(st, sub("webpush", "https://p.example/a", "u", "s", "K"));
     int64_t b = insert(st, sub("webpush", "https://p.example/b", "u", "s", "K"));
@@ -369,7 +316,7 @@ static void test_sub_each(void **state)
 
 static void test_msg_add_each_duplicates(void **state)
 {
-    struct store *st = ((struct fixture *)*state)->st;
+    struct store *st = ((struct store_fx *)*state)->st;
     int64_t s1 = insert(st, sub("webpush", "https://p.example/1", "u", "s", "K"));
     int64_t s2 = insert(st, sub("webpush", "https://p.example/2", "u", "s", "K"));
     int64_t up = insert(st, sub("unifiedpush", "https://p.example/3", "u", "s", NULL));
@@ -413,7 +360,7 @@ static void test_msg_add_each_duplicates(void **state)
 
 static void test_msg_add_skips_gone_subscriptions(void **state)
 {
-    struct store *st = ((struct fixture *)*state)->st;
+    struct store *st = ((struct store_fx *)*state)->st;
     int64_t s1 = insert(st, sub("webpush", "https://p.example/1", "u", "s", "K"));
     struct store_msg batch[3] = {msg(s1, "e1", "a"), msg(s1 + 1000, "e3", "no such subscription"),
                                  msg(s1, "e2", "b")};
@@ -436,7 +383,7 @@ static void test_msg_add_skips_gone_subscriptions(void **state)
 
 static void test_msg_retry_delete(void **state)
 {
-    struct store *st = ((struct fixture *)*state)->st;
+    struct store *st = ((struct store_fx *)*state)->st;
     int64_t s1 = insert(st, sub("webpush", "https://p.example/1", "u", "s", "K"));
     struct store_msg batch[2] = {msg(s1, "e1", "a"), msg(s1, "e2", "b")};
     struct seen seen;
@@ -474,7 +421,7 @@ static int count_msgs(struct store *st, const char *channel)
 
 static void test_cascade(void **state)
 {
-    struct store *st = ((struct fixture *)*state)->st;
+    struct store *st = ((struct store_fx *)*state)->st;
     int64_t a = insert(st, sub("webpush", "https://p.example/a", "alice", "s1", "OLD"));
     int64_t b = insert(st, sub("webpush", "https://p.example/b", "bob", "s1", "NEW"));
     int64_t c = insert(st, sub("webpush", "https://p.example/c", "carol", "s1", "NEW"));
@@ -510,7 +457,7 @@ static void test_cascade(void **state)
  * subscription would send it the old one's messages. */
 static void test_sub_ids_not_reused(void **state)
 {
-    struct store *st = ((struct fixture *)*state)->st;
+    struct store *st = ((struct store_fx *)*state)->st;
     int64_t a = insert(st, sub("webpush", "https://p.example/a", "alice", "s1", "K"));
     int64_t b = insert(st, sub("webpush", "https://p.example/b", "bob", "s1", "K"));
     int64_t c;
@@ -524,12 +471,11 @@ static void test_sub_ids_not_reused(void **state)
 
 static void test_reopen_keeps_rows(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fx *f = *state;
     static const unsigned char bin[] = {0x00, 0xff, 0x00, '{', 0x80, 0x00};
     struct store_msg m[2];
     struct store_sub out;
     struct seen seen;
-    char err[256] = "";
     int64_t s1 = insert(f->st, sub("webpush", "https://p.example/1", "alice", "s1", "K"));
 
     m[0] = msg(s1, "e1", "");
@@ -538,11 +484,7 @@ static void test_reopen_keeps_rows(void **state)
     m[1] = msg(s1, "e2", "{\"id\":\"e2\"}");
     assert_int_equal(f->st->ops->msg_add(f->st, m, 2), 0);
     assert_int_equal(f->st->ops->msg_retry(f->st, m[1].id, 2, 1700000005000), 0);
-    store_close(f->st);
-    f->st = NULL;
-
-    if (store_open(f->url, &f->st, err, sizeof(err)) != 0)
-        fail_msg("store_open again: %s", err);
+    store_fx_reopen(f);
     assert_int_equal(f->st->ops->sub_get(f->st, "webpush", "https://p.example/1", &out), 1);
     assert_int_equal(out.id, s1);
     assert_string_equal(out.user, "alice");
@@ -564,28 +506,27 @@ static void test_reopen_keeps_rows(void **state)
     assert_true(m[0].id > m[1].id);
 }
 
-/* Every case on an in-memory database and on a file. */
-#define BOTH(fn)                                                                                   \
-    cmocka_unit_test_setup_teardown(fn, setup_memory, teardown),                                   \
-        cmocka_unit_test_setup_teardown(fn, setup_file, teardown)
+/* Every case on SQLite in memory and in a file, and on PostgreSQL. */
+#define CASES(on)                                                                                  \
+    on(test_sub_insert_get_conflict), on(test_sub_optional_fields),                                \
+        on(test_sub_delete_by_id_endpoint_all), on(test_sub_delete_session_and_count),             \
+        on(test_sub_delete_session_any), on(test_sub_delete_vapid), on(test_sub_each),             \
+        on(test_msg_add_each_duplicates), on(test_msg_add_skips_gone_subscriptions),               \
+        on(test_msg_retry_delete), on(test_cascade), on(test_sub_ids_not_reused)
+#define ON_SQLITE(fn)                                                                              \
+    STORE_FX_CASE(fn, store_fx_sqlite_memory), STORE_FX_CASE(fn, store_fx_sqlite_file)
+#define ON_PG(fn) STORE_FX_CASE(fn, store_fx_pg)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
-        BOTH(test_sub_insert_get_conflict),
-        BOTH(test_sub_optional_fields),
-        BOTH(test_sub_delete_by_id_endpoint_all),
-        BOTH(test_sub_delete_session_and_count),
-        BOTH(test_sub_delete_session_any),
-        BOTH(test_sub_delete_vapid),
-        BOTH(test_sub_each),
-        BOTH(test_msg_add_each_duplicates),
-        BOTH(test_msg_add_skips_gone_subscriptions),
-        BOTH(test_msg_retry_delete),
-        BOTH(test_cascade),
-        BOTH(test_sub_ids_not_reused),
-        cmocka_unit_test_setup_teardown(test_reopen_keeps_rows, setup_file, teardown),
+    const struct CMUnitTest sqlite[] = {
+        CASES(ON_SQLITE),
+        STORE_FX_CASE(test_reopen_keeps_rows, store_fx_sqlite_file),
+    };
+    const struct CMUnitTest pg[] = {
+        CASES(ON_PG),
+        STORE_FX_CASE(test_reopen_keeps_rows, store_fx_pg),
     };
 
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return STORE_FX_RUN(sqlite, pg);
 }

@@ -1,8 +1,8 @@
 /*
- * The store's UnifiedPush provider endpoints and messages (store.h up_*), on a file that is
- * closed and opened again: ids unique, endpoints per owner, exact message bytes (zero bytes,
- * empty), the order and paging of messages, acknowledgement per owner, expiry by age, and
- * messages going with their endpoint.
+ * The store's UnifiedPush provider endpoints and messages (store.h up_*), on a SQLite file and
+ * on PostgreSQL (store_fx.h), closed and opened again: ids unique, endpoints per owner, exact
+ * message bytes (zero bytes, empty), the order and paging of messages, acknowledgement per owner,
+ * expiry by age, and messages going with their endpoint.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,50 +11,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "store/store.h"
-
-struct fixture {
-    char dir[64];
-    char path[96];
-    char url[128];
-    struct store *st;
-};
-
-static int setup(void **state)
-{
-    struct fixture *f = calloc(1, sizeof(*f));
-    char err[256] = "";
-
-    assert_non_null(f);
-    strcpy(f->dir, "/tmp/mqp-store-up-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    snprintf(f->path, sizeof(f->path), "%s/up.db", f->dir);
-    snprintf(f->url, sizeof(f->url), "sqlite://%s", f->path);
-    if (store_open(f->url, &f->st, err, sizeof(err)) != 0)
-        fail_msg("store_open: %s", err);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fixture *f = *state;
-    static const char *const suffix[] = {"", "-wal", "-shm"};
-    char p[128];
-
-    store_close(f->st);
-    for (size_t i = 0; i < 3; i++) {
-        snprintf(p, sizeof(p), "%s%s", f->path, suffix[i]);
-        unlink(p);
-    }
-    rmdir(f->dir);
-    free(f);
-    return 0;
-}
+#include "store_fx.h"
 
 static void add_endpoint(struct store *st, const char *id, const char *tenant, const char *owner,
                          int64_t at)
@@ -102,7 +63,7 @@ static int visit_endpoint(void *ctx, const struct store_up_endpoint *e)
 
 static void test_endpoints(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fx *f = *state;
     struct store *st = f->st;
     struct store_up_endpoint e = {0}, got;
     struct seen s = {0};
@@ -136,12 +97,11 @@ static void test_endpoints(void **state)
 
 static void test_messages(void **state)
 {
-    struct fixture *f = *state;
+    struct store_fx *f = *state;
     struct store *st = f->st;
     static const unsigned char bin[] = {0x00, 0xff, 0xfe, 0x00, 0xc3, 0x28};
     int64_t id[5];
     struct seen s = {0};
-    char err[256];
 
     add_endpoint(st, "ep-a1", "demo", "alice", 100);
     add_endpoint(st, "ep-a2", "demo", "alice", 101);
@@ -152,8 +112,7 @@ static void test_messages(void **state)
     assert_int_equal(st->ops->up_msg_add(st, "ep-a1", "", 0, 3000, &id[3]), 0);
     assert_true(id[0] < id[1] && id[1] < id[2] && id[2] < id[3]);
     /* The same bytes after a close and an open. */
-    store_close(st);
-    assert_int_equal(store_open(f->url, &f->st, err, sizeof(err)), 0);
+    store_fx_reopen(f);
     st = f->st;
     assert_int_equal(st->ops->up_msg_each(st, "demo", "alice", 0, 10, visit_msg, &s), 3);
     assert_int_equal(s.id[0], id[0]);
@@ -195,10 +154,14 @@ static void test_messages(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_endpoints, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_messages, setup, teardown),
+    const struct CMUnitTest sqlite[] = {
+        STORE_FX_CASE(test_endpoints, store_fx_sqlite_file),
+        STORE_FX_CASE(test_messages, store_fx_sqlite_file),
+    };
+    const struct CMUnitTest pg[] = {
+        STORE_FX_CASE(test_endpoints, store_fx_pg),
+        STORE_FX_CASE(test_messages, store_fx_pg),
     };
 
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return STORE_FX_RUN(sqlite, pg);
 }

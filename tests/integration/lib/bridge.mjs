@@ -12,10 +12,11 @@ import { freePort } from './net.mjs';
 
 const SANITIZER_MARKERS = ['AddressSanitizer', 'LeakSanitizer', 'runtime error:'];
 
-function bridgeEnv() {
+/** asanOptions: more ASAN_OPTIONS (e.g. a smaller quarantine for a test that reads RSS). */
+function bridgeEnv(asanOptions) {
     const env = { ...process.env };
     if (SANITIZE) {
-        env.ASAN_OPTIONS = 'detect_leaks=1:abort_on_error=0';
+        env.ASAN_OPTIONS = `detect_leaks=1:abort_on_error=0${asanOptions ? `:${asanOptions}` : ''}`;
         if (fs.existsSync(LSAN_SUPPRESSIONS)) env.LSAN_OPTIONS = `suppressions=${LSAN_SUPPRESSIONS}`;
     }
     return env;
@@ -41,7 +42,8 @@ export function request(port, pathname, { method = 'GET', headers = {}, body, ti
 export class Bridge {
     /**
      * world: from createWorld(). options: sse, limits, outbound, extra (top-level keys merged
-     * into bridge.json), name.
+     * into bridge.json), name, asanOptions (appended to ASAN_OPTIONS under the sanitizers),
+     * store (its URL, e.g. world.pg.url; default a SQLite file named after the bridge).
      */
     constructor(world, options = {}) {
         this.world = world;
@@ -82,7 +84,7 @@ export class Bridge {
                 token_file: `${this.name}.token`,
             },
             streams_file: path.basename(this.world.streamsFile),
-            store: `sqlite://${this.name}.db`,
+            store: this.options.store ?? `sqlite://${this.name}.db`,
             limits: this.options.limits ?? {},
             sse: this.options.sse ?? {},
             ...(this.options.extra ?? {}),
@@ -97,7 +99,7 @@ export class Bridge {
         if (!samePort || !this.port) this.port = await freePort();
         await this.writeConfig();
         this.exited = null;
-        const proc = spawn(BRIDGE, ['-c', this.configFile], { env: bridgeEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+        const proc = spawn(BRIDGE, ['-c', this.configFile], { env: bridgeEnv(this.options.asanOptions), stdio: ['ignore', 'pipe', 'pipe'] });
         this.proc = proc;
         const log = fs.createWriteStream(this.logFile, { flags: 'a' });
         const take = (d) => {

@@ -31,9 +31,9 @@ function asanRuntimePath() {
 }
 
 /** The plugin is built with ASan: the runtime must come first, so it is preloaded. */
-function brokerEnv() {
+function brokerEnv(sanitize = SANITIZE) {
     const env = { ...process.env };
-    if (!SANITIZE) return env;
+    if (!sanitize) return env;
     env.LD_PRELOAD = asanRuntimePath();
     env.ASAN_OPTIONS = 'detect_leaks=1:abort_on_error=0';
     if (fs.existsSync(LSAN_SUPPRESSIONS)) {
@@ -45,8 +45,8 @@ function brokerEnv() {
     return env;
 }
 
-/** mosquitto.conf for one listener on 127.0.0.1:port. */
-export function mosquittoConf({ port, logFile, streamsFile, passwordFile, aclFile, extra = [] }) {
+/** mosquitto.conf for one listener on 127.0.0.1:port; plugin: another build's (a package's). */
+export function mosquittoConf({ port, logFile, streamsFile, passwordFile, aclFile, extra = [], plugin = PLUGIN }) {
     const lines = [
         `listener ${port} 127.0.0.1`,
         'allow_anonymous true',
@@ -58,7 +58,7 @@ export function mosquittoConf({ port, logFile, streamsFile, passwordFile, aclFil
     // Run as root (CI containers), Mosquitto would switch to the "mosquitto" user and could not
     // read the private temporary directory.
     if (process.getuid?.() === 0) lines.push('user root');
-    lines.push(`plugin ${PLUGIN}`, `plugin_opt_config ${streamsFile}`);
+    lines.push(`plugin ${plugin}`, `plugin_opt_config ${streamsFile}`);
     if (passwordFile) lines.push(`password_file ${passwordFile}`);
     if (aclFile) lines.push(`acl_file ${aclFile}`);
     lines.push(...extra);
@@ -80,14 +80,17 @@ export class Broker {
     /**
      * dir: private directory for the conf and log. streamsFile: plugin_opt_config.
      * passwordFile, aclFile: optional Mosquitto security files. extra: more conf lines.
+     * plugin, sanitize: a plugin other than the build under test's, and whether it has ASan.
      */
-    constructor({ dir, streamsFile, passwordFile, aclFile, extra, name = 'broker' }) {
+    constructor({ dir, streamsFile, passwordFile, aclFile, extra, name = 'broker', plugin = PLUGIN, sanitize = SANITIZE }) {
         this.dir = dir;
         this.streamsFile = streamsFile;
         this.passwordFile = passwordFile;
         this.aclFile = aclFile;
         this.extra = extra;
         this.name = name;
+        this.plugin = plugin;
+        this.sanitize = sanitize;
         this.confFile = path.join(dir, `${name}.conf`);
         this.logFile = path.join(dir, `${name}.log`);
         this.proc = null;
@@ -117,12 +120,13 @@ export class Broker {
                     passwordFile: this.passwordFile,
                     aclFile: this.aclFile,
                     extra: this.extra,
+                    plugin: this.plugin,
                 }),
             );
             this.stderr = '';
             this.exited = null;
             const proc = spawn(MOSQUITTO, ['-c', this.confFile], {
-                env: brokerEnv(),
+                env: brokerEnv(this.sanitize),
                 stdio: ['ignore', 'pipe', 'pipe'],
             });
             this.proc = proc;

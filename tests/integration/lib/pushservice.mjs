@@ -1,7 +1,8 @@
 // A push service on loopback for Web Push and UnifiedPush tests: it records every request
-// (headers, raw body) and answers from a script (a queue of responses per path, else 201 to a
-// POST and the UnifiedPush discovery document to a GET); userAgent() decrypts bodies with npm
-// http_ece, verifyVapid() checks the VAPID JWT with npm jose.
+// (headers, raw body, the status it was answered with) and answers from a script (a queue of
+// responses per path, else 201 to a POST and the UnifiedPush discovery document to a GET);
+// userAgent() decrypts bodies with npm http_ece, verifyVapid() checks the VAPID JWT with npm
+// jose.
 import crypto from 'node:crypto';
 import http from 'node:http';
 import ece from 'http_ece';
@@ -60,6 +61,7 @@ export class PushService {
                         ? { status: 200, headers: { 'content-type': 'application/json' }, body: '{"unifiedpush":{"version":1}}' }
                         : { status: 201 };
                 const answer = (queue && queue.length ? queue.shift() : null) ?? fallback;
+                r.status = answer.status;
                 res.writeHead(answer.status, answer.headers ?? {});
                 res.end(answer.body ?? '');
                 for (const w of this.waiters.splice(0)) w();

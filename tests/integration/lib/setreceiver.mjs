@@ -7,8 +7,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import * as jose from 'jose';
 
 /**
- * Start a push endpoint. Every request is kept ({path, method, headers, body, at}); the answer
- * for a path is the next scripted one ({status, body?, headers?}), else 202.
+ * Start a push endpoint. Every request is kept ({path, method, headers, body, at, status: the
+ * answer's}); the answer for a path is the next scripted one ({status, body?, headers?}), else
+ * 202.
  */
 export async function setReceiver() {
     const received = [];
@@ -18,8 +19,8 @@ export async function setReceiver() {
         req.setEncoding('utf8');
         req.on('data', (d) => (body += d));
         req.on('end', () => {
-            received.push({ path: req.url, method: req.method, headers: req.headers, body, at: Date.now() });
             const next = script.get(req.url)?.shift() ?? { status: 202 };
+            received.push({ path: req.url, method: req.method, headers: req.headers, body, at: Date.now(), status: next.status });
             const text = next.body === undefined ? '' : JSON.stringify(next.body);
             res.writeHead(next.status, {
                 ...(text ? { 'content-type': 'application/json' } : {}),

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { Broker, writePasswordFile } from './broker.mjs';
 import { requireArtifacts } from './env.mjs';
 import { AUDIENCE, SERVICE_ISSUER, issuerOf, streamsById } from './streams.mjs';
+import { startPostgres } from './pg.mjs';
 import { makeTempDir, removeTempDir, writeJson } from './tmp.mjs';
 import { Issuer, keygen } from './tokens.mjs';
 
@@ -17,6 +18,8 @@ import { Issuer, keygen } from './tokens.mjs';
  *   passwords: {user: password} for a Mosquitto password_file; acl: acl_file text.
  *   brokerConf: extra mosquitto.conf lines.
  *   start: false to only write the files (default true).
+ *   postgresql: true to start a throwaway PostgreSQL too (world.pg, lib/pg.mjs), stopped with
+ *     the world; a bridge uses it with new Bridge(world, {store: world.pg.url}).
  * Returns an object with dir, broker, streamsFile, doc (the streams document), issuers
  * ({tenantId|'service': Issuer}), rewrite(doc) and close().
  */
@@ -63,8 +66,10 @@ export async function createWorld(spec) {
             extra: spec.brokerConf,
         });
         if (spec.start !== false) await world.broker.start();
+        if (spec.postgresql) world.pg = await startPostgres(dir);
     } catch (e) {
         world.broker?.kill();
+        await world.pg?.stop().catch(() => {});
         await removeTempDir(dir);
         throw e;
     }
@@ -81,12 +86,15 @@ export async function createWorld(spec) {
         } catch (e) {
             world.keep = true;
             throw new Error(`${e.message}\n(files kept in ${dir})`);
+        } finally {
+            await world.pg?.stop().catch(() => {});
         }
         await removeTempDir(dir);
     };
     /** For after() hooks: never throws, leaves nothing running; keeps the files after a failure. */
     world.dispose = async () => {
         world.broker?.kill();
+        await world.pg?.stop().catch(() => {});
         if (!world.keep) await removeTempDir(dir).catch(() => {});
     };
     return world;
