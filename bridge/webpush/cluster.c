@@ -91,7 +91,7 @@ int wp_subs_sync(struct webpush *wp, bool force)
     if (found == 0 && !force)
         return 0;
     wp->sync_gen++;
-    if (st->ops->sub_each(st, wp->channel, visit, wp) != 0) {
+    if (wp_key_reload(wp) != 0 || st->ops->sub_each(st, wp->channel, visit, wp) != 0) {
         wp->subs_mark[0] = '\0'; /* try again with the next event */
         return -1;
     }

@@ -238,6 +238,36 @@ int wp_rotate(struct webpush *wp, char *err, size_t errlen)
     }
     fprintf(stderr, "mqpush-bridge: webpush: VAPID key rotated, %d subscriptions dropped\n",
             dropped);
+    /* The other bridges take the new key with their next event (cluster.c). */
+    wp_subs_changed(wp);
+    return 0;
+}
+
+int wp_key_reload(struct webpush *wp)
+{
+    struct webpush *up = wp->b->unifiedpush;
+    EVP_PKEY *key = NULL;
+    int64_t created;
+    char err[160];
+
+    if (wp->kind != WP_WEBPUSH ||
+        webpush_keys_load(wp->b->store, 0, (int64_t)time(NULL), &key, &created, err,
+                          sizeof(err)) != 0)
+        return wp->kind != WP_WEBPUSH ? 0 : -1;
+    if (created == wp->key_created) {
+        EVP_PKEY_free(key);
+        return 0;
+    }
+    if (set_key(wp, key, created, err, sizeof(err)) != 0) {
+        EVP_PKEY_free(key);
+        return -1;
+    }
+    if (up) {
+        webpush_vapid_free(up->vapid);
+        up->vapid = webpush_vapid_ref(wp->vapid);
+    }
+    fprintf(stderr, "mqpush-bridge: webpush: took the VAPID key another bridge rotated to\n");
+    webpush_announce_key(wp->b);
     return 0;
 }
 

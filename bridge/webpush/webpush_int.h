@@ -121,6 +121,8 @@ int64_t wp_wall_ms(void);
  * nothing without a share group. */
 void wp_subs_changed(struct webpush *wp);
 int wp_subs_sync(struct webpush *wp, bool force);
+/* webpush.c: take the VAPID key from the store when another bridge rotated it; 0 or -1. */
+int wp_key_reload(struct webpush *wp);
 /* webpush.c: a stored message into the queue (used at start and by adoption); 0 or -1. */
 int wp_load_msg(void *wp, const struct store_msg *rec);
 
