@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "bridge.h"
+#include "cluster_drain.h"
 #include "ssf/delivery.h"
 #include "store/health.h"
 #include "webpush/webpush.h"
@@ -34,8 +35,18 @@ static void tick(struct bridge *b)
         return;
     }
     store_health_ok(b);
-    if (webpush_adopt(b) != 0 || ssf_delivery_adopt(b) != 0)
+    if (webpush_adopt(b) != 0 || ssf_delivery_adopt(b) != 0) {
         store_health_failed(b, "the deliveries of a stopped bridge could not be taken over");
+        return;
+    }
+    /* What the broker queued for a stopped bridge's share of the group waits in its session:
+     * one bridge takes that over too. */
+    if (b->cfg->broker_share_group && !cluster_drain_running()) {
+        char node[64];
+
+        if (st->ops->node_claim_dead(st, wall_ms(), node, sizeof(node)) == 1)
+            cluster_drain_start(b, node);
+    }
 }
 
 static void on_timer(uv_timer_t *t)
@@ -56,7 +67,7 @@ int cluster_start(struct bridge *b)
 
 void cluster_close(struct bridge *b)
 {
-    (void)b;
+    cluster_drain_stop(b);
     if (!timer_open)
         return;
     timer_open = false;

@@ -2,8 +2,9 @@
  * The bridge among others on one store. Every CLUSTER_BEAT_MS the bridge writes its beat (named
  * by broker.client_id; alive for CLUSTER_ALIVE_MS), which doubles as the store's health probe,
  * and takes over the pending deliveries (Web Push, UnifiedPush, SSF SETs) of bridges whose beat
- * ran out. Alone on its store the same runs: it adopts what a bridge of another name, or a
- * store from before outboxes had owners, left behind.
+ * ran out, and (with broker.share_group) the broker session that bridge left (cluster_drain.h).
+ * Alone on its store the same runs: it adopts what a bridge of another name, or a store from
+ * before outboxes had owners, left behind.
  */
 #ifndef BRIDGE_CLUSTER_H
 #define BRIDGE_CLUSTER_H

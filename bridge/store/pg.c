@@ -413,6 +413,29 @@ static int pg_node_beat(struct store *st, const char *node, int64_t now_ms, int6
                    &a);
 }
 
+static int pg_node_claim_dead(struct store *st, int64_t now_ms, char *node, size_t len)
+{
+    struct pg_params a = {0};
+    PGresult *r;
+    int rc;
+
+    pg__int(&a, now_ms);
+    pg__text(&a, st->node);
+    /* SKIP LOCKED and the condition again: of bridges claiming at once, one gets each node. */
+    r = pg__exec(st,
+                 "DELETE FROM nodes WHERE node = (SELECT node FROM nodes WHERE alive_until < $1 "
+                 "AND node <> $2 ORDER BY alive_until LIMIT 1 FOR UPDATE SKIP LOCKED) "
+                 "AND alive_until < $1 RETURNING node",
+                 &a);
+    if (r == NULL)
+        return -1;
+    rc = PQntuples(r) > 0 ? 1 : 0;
+    if (rc == 1)
+        snprintf(node, len, "%s", pg__col_text(r, 0, 0));
+    PQclear(r);
+    return rc;
+}
+
 const struct store_ops store__pg_ops = {
     .scheme = "postgresql",
     .open = pg_open,
@@ -460,4 +483,5 @@ const struct store_ops store__pg_ops = {
     .up_msg_ack = store__pg_up_msg_ack,
     .up_msg_expire = store__pg_up_msg_expire,
     .node_beat = pg_node_beat,
+    .node_claim_dead = pg_node_claim_dead,
 };

@@ -349,6 +349,31 @@ out:
     return rc;
 }
 
+static int sqlite_node_claim_dead(struct store *st, int64_t now_ms, char *node, size_t len)
+{
+    sqlite3_stmt *q = NULL;
+    int rc = -1, step;
+
+    if (sqlite3_prepare_v2(store__sqlite_db(st),
+                           "DELETE FROM nodes WHERE node = (SELECT node FROM nodes "
+                           "WHERE alive_until < ?1 AND node <> ?2 ORDER BY alive_until LIMIT 1) "
+                           "RETURNING node",
+                           -1, &q, NULL) != SQLITE_OK)
+        goto out;
+    sqlite3_bind_int64(q, 1, now_ms);
+    sqlite3_bind_text(q, 2, st->node, -1, SQLITE_STATIC);
+    step = sqlite3_step(q);
+    if (step == SQLITE_ROW) {
+        snprintf(node, len, "%s", (const char *)sqlite3_column_text(q, 0));
+        rc = sqlite3_step(q) == SQLITE_DONE ? 1 : -1;
+    } else if (step == SQLITE_DONE) {
+        rc = 0;
+    }
+out:
+    sqlite3_finalize(q);
+    return rc;
+}
+
 const struct store_ops store__sqlite_ops = {
     .scheme = "sqlite",
     .open = sqlite_open,
@@ -396,4 +421,5 @@ const struct store_ops store__sqlite_ops = {
     .up_msg_ack = store__sqlite_up_msg_ack,
     .up_msg_expire = store__sqlite_up_msg_expire,
     .node_beat = sqlite_node_beat,
+    .node_claim_dead = sqlite_node_claim_dead,
 };

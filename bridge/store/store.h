@@ -211,6 +211,10 @@ struct store_ops {
     /* Bridges sharing the store: node is alive until now_ms + ttl_ms (insert or extend its
      * row in nodes); its outbox rows are not adopted before then. 0 or -1. */
     int (*node_beat)(struct store *st, const char *node, int64_t now_ms, int64_t ttl_ms);
+    /* Claim a bridge other than this store's node whose beat ran out before now_ms: its beat
+     * row is deleted, by one claimer only, and its name copied to node (len bytes). 1 claimed,
+     * 0 none, -1 error. Call it after the adopts, which go by the beats. */
+    int (*node_claim_dead)(struct store *st, int64_t now_ms, char *node, size_t len);
 };
 
 struct store {

@@ -335,10 +335,38 @@ static void test_adopt_at_once(void **state)
     store_close(y);
 }
 
+/* node_claim_dead: only bridges whose beat ran out, never oneself, each claimed once. */
+static void test_claim_dead(void **state)
+{
+    struct store_fx *f = *state;
+    struct store *a = f->st, *b = store_fx_open(f, "bridge-b");
+    char node[64];
+
+    store_set_node(a, "bridge-a");
+    assert_int_equal(a->ops->node_beat(a, "bridge-a", NOW - 60000, 10000), 0); /* a is late */
+    assert_int_equal(a->ops->node_beat(a, "bridge-b", NOW, 10000), 0);
+    assert_int_equal(a->ops->node_beat(a, "bridge-c", NOW - 30000, 10000), 0);
+    assert_int_equal(a->ops->node_beat(a, "bridge-d", NOW - 20000, 10000), 0);
+    /* a does not claim itself; the longest silent first */
+    assert_int_equal(a->ops->node_claim_dead(a, NOW, node, sizeof(node)), 1);
+    assert_string_equal(node, "bridge-c");
+    assert_int_equal(b->ops->node_claim_dead(b, NOW, node, sizeof(node)), 1);
+    assert_true(strcmp(node, "bridge-a") == 0 || strcmp(node, "bridge-d") == 0);
+    assert_int_equal(a->ops->node_claim_dead(a, NOW, node, sizeof(node)), 1);
+    assert_string_equal(node, "bridge-d");
+    assert_int_equal(a->ops->node_claim_dead(a, NOW, node, sizeof(node)), 0);
+    /* claimed: gone for everybody; b still beats */
+    assert_int_equal(b->ops->node_claim_dead(b, NOW, node, sizeof(node)), 0);
+    assert_int_equal(a->ops->node_claim_dead(a, NOW + 20000, node, sizeof(node)), 1);
+    assert_string_equal(node, "bridge-b");
+    store_close(b);
+}
+
 #define CASES(kind)                                                                                \
     STORE_FX_CASE(test_rows_belong_to_their_node, kind),                                           \
         STORE_FX_CASE(test_adopt_from_dead_nodes, kind),                                           \
-        STORE_FX_CASE(test_adopt_visit_stops, kind), STORE_FX_CASE(test_adopt_at_once, kind)
+        STORE_FX_CASE(test_adopt_visit_stops, kind), STORE_FX_CASE(test_adopt_at_once, kind),      \
+        STORE_FX_CASE(test_claim_dead, kind)
 
 int main(void)
 {
