@@ -81,6 +81,12 @@ void mqlink_drop_stale(struct mqlink *l, const char *filter);
  * the broker accepts; the caller decides whether to try later. A PUBACK that refuses the message
  * (reason code 0x80 or above, e.g. the broker's ACL) is only logged. */
 int mqlink_publish(struct mqlink *l, const char *topic, const void *payload, size_t len);
+/* The same, and done(arg, accepted) once the broker's PUBACK came (accepted: a reason code
+ * below 0x80); not called when the link is freed first, nor after mqlink_publish_forget(l, arg)
+ * (call it when arg goes away). */
+int mqlink_publish_then(struct mqlink *l, const char *topic, const void *payload, size_t len,
+                        void (*done)(void *arg, bool accepted), void *arg);
+void mqlink_publish_forget(struct mqlink *l, void *arg);
 
 /* Up: CONNACK accepted and the connection not lost since. */
 bool mqlink_is_up(const struct mqlink *l);

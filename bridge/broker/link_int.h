@@ -41,6 +41,8 @@ struct mqlink_out {
     bool ever_sent;
     unsigned char *pkt;
     size_t len;
+    void (*done)(void *arg, bool accepted); /* mqlink_publish_then(), or NULL */
+    void *arg;
     struct mqlink_out *next;
 };
 

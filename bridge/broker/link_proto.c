@@ -124,6 +124,8 @@ void mqlink__outbox_free(struct mqlink *l)
 static void on_puback(struct mqlink *l, const struct mqc_ack *a)
 {
     struct mqlink_out **pp, *o;
+    void (*done)(void *, bool) = NULL;
+    void *arg = NULL;
 
     for (pp = &l->out_head; (o = *pp) != NULL; pp = &o->next) {
         if (o->id != a->id)
@@ -140,6 +142,8 @@ static void on_puback(struct mqlink *l, const struct mqc_ack *a)
             l->out_inflight--;
         l->out_n--;
         id_release(l, o->id);
+        done = o->done;
+        arg = o->arg;
         free(o->pkt);
         free(o);
         break;
@@ -148,6 +152,8 @@ static void on_puback(struct mqlink *l, const struct mqc_ack *a)
     if (a->code >= 0x80)
         mqlink__log("PUBLISH %u refused: reason 0x%02x", a->id, a->code);
     outbox_pump(l);
+    if (done)
+        done(arg, a->code < 0x80);
 }
 
 static void on_suback(struct mqlink *l, const struct mqc_ack *a)
@@ -367,7 +373,22 @@ void mqlink_drop_stale(struct mqlink *l, const char *filter)
     send_unsubscribe(l, filter);
 }
 
+void mqlink_publish_forget(struct mqlink *l, void *arg)
+{
+    struct mqlink_out *o;
+
+    for (o = l->out_head; o; o = o->next)
+        if (o->arg == arg)
+            o->done = NULL;
+}
+
 int mqlink_publish(struct mqlink *l, const char *topic, const void *payload, size_t len)
+{
+    return mqlink_publish_then(l, topic, payload, len, NULL, NULL);
+}
+
+int mqlink_publish_then(struct mqlink *l, const char *topic, const void *payload, size_t len,
+                        void (*done)(void *arg, bool accepted), void *arg)
 {
     struct mqc_buf b = {0};
     struct mqlink_out *o;
@@ -391,6 +412,8 @@ int mqlink_publish(struct mqlink *l, const char *topic, const void *payload, siz
     o->id = id;
     o->pkt = b.p;
     o->len = b.len;
+    o->done = done;
+    o->arg = arg;
     if (l->out_tail)
         l->out_tail->next = o;
     else

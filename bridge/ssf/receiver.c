@@ -30,6 +30,7 @@
 #include <strings.h>
 #include <time.h>
 #include "broker/link.h"
+#include "http/api.h"
 #include "http/conn.h"
 #include "ssf/lang.h"
 #include "ssf/receiver_int.h"
@@ -234,11 +235,63 @@ static int end_sessions(struct req *q, const struct ssf_set *set)
     return 0;
 }
 
+/* A published SET waiting for the broker's PUBACK before the 202. */
+struct confirm {
+    struct ssf_receiver *rx;
+    struct conn *c;
+    struct mqlink *link;
+    bool done, accepted;
+    char tenant[MQP_ID_MAX + 1];
+    char *iss, *jti;
+};
+
+static void confirm_free(struct confirm *w)
+{
+    free(w->iss);
+    free(w->jti);
+    free(w);
+}
+
+static void on_puback(void *arg, bool accepted)
+{
+    struct confirm *w = arg;
+
+    w->done = true;
+    w->accepted = accepted;
+    api_wake(w->c);
+}
+
+static int on_confirmed(struct conn *c, void *arg)
+{
+    struct confirm *w = arg;
+    int rc;
+
+    if (w->accepted) {
+        ssf__seen_add(w->rx->seen, w->tenant, w->iss, w->jti);
+        /* RFC 8935 2.3: 202, no body. */
+        rc = http_reply(c, 202, NULL, NULL, 0, NULL);
+    } else {
+        rc = reply_unavailable(c, "the broker refused the event; send the SET again later");
+    }
+    confirm_free(w);
+    return rc;
+}
+
+static void on_abandoned(void *arg)
+{
+    struct confirm *w = arg;
+
+    if (!w->done)
+        mqlink_publish_forget(w->link, w);
+    confirm_free(w);
+}
+
 /* The SET is verified: act on it once. */
 static int accept_set(struct req *q, const struct ssf_set *set)
 {
     struct bridge *b = q->rx->b;
     char name[MQP_ID_MAX + 1], topic[4 * MQP_ID_MAX + 16], *body = NULL;
+    struct confirm *w = NULL;
     int rc;
 
     if (event_name(b->cfg, set->type, name, sizeof(name)) != 0)
@@ -256,14 +309,26 @@ static int accept_set(struct req *q, const struct ssf_set *set)
     body = event_body(set);
     if (body == NULL)
         return -1;
-    if (mqlink_publish(b->link, topic, body, strlen(body)) != 0) {
+    w = calloc(1, sizeof(*w));
+    if (w == NULL || (w->iss = strdup(set->iss)) == NULL || (w->jti = strdup(set->jti)) == NULL) {
+        rc = -1;
+        goto out;
+    }
+    w->rx = q->rx;
+    w->c = q->c;
+    w->link = b->link;
+    snprintf(w->tenant, sizeof(w->tenant), "%s", q->tenant);
+    /* The 202 waits for the broker's PUBACK: once the transmitter has it, the event is the
+     * broker's to keep (RFC 8935 2.3 lets the transmitter drop its copy then). */
+    if (mqlink_publish_then(b->link, topic, body, strlen(body), on_puback, w) != 0) {
         rc = reply_unavailable(q->c, "the broker is not reachable; send the SET again later");
         goto out;
     }
-    ssf__seen_add(q->rx->seen, q->tenant, set->iss, set->jti);
-    /* RFC 8935 2.3: 202, no body. */
-    rc = http_reply(q->c, 202, NULL, NULL, 0, NULL);
+    rc = api_defer(q->c, on_confirmed, on_abandoned, w);
+    w = NULL;
 out:
+    if (w)
+        confirm_free(w);
     free(body);
     return rc;
 }

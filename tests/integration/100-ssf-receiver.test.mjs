@@ -432,6 +432,24 @@ describe('bridge.json "ssf": the schema and --check-config agree', () => {
 });
 
 describe('broker down', () => {
+    test('the 202 waits for the broker\'s PUBACK: none while the broker is stopped, then the 202 and the event', async () => {
+        const jti = crypto.randomUUID();
+        const set = await makeSet(tx['tx-a'], { jti });
+        // SIGSTOP: the connection stays open, the PUBLISH is written, no PUBACK comes.
+        w.broker.proc.kill('SIGSTOP');
+        let answer = null;
+        const pending = post('t', set).then((r) => { answer = r; });
+        try {
+            await sleep(1500);
+            assert.equal(answer, null, 'answered before the broker acknowledged the event');
+        } finally {
+            w.broker.proc.kill('SIGCONT');
+        }
+        await pending;
+        assert.equal(answer.status, 202, answer.body);
+        await reader.inbox.waitFor((x) => x.json?.payload?.jti === jti, { what: jti });
+    });
+
     test('503 with Retry-After while the link is down; the same SET is accepted once it is back', async () => {
         const jti = crypto.randomUUID();
         const set = await makeSet(tx['tx-a'], { jti });
