@@ -392,7 +392,15 @@ int http_server_start(struct bridge *b)
     info.user = srv;
     info.pcontext = &srv->ctx;
     info.max_http_header_data = (unsigned short)b->cfg->limits.max_header_bytes;
-    info.max_http_header_pool = 256;
+    /* A header buffer (max_header_bytes and under 1 KiB of lws's index) is held by each
+     * connection whose request head is still arriving; lws keeps the others unread until one
+     * is free. With a fixed 256, as many clients sending their heads a byte at a time
+     * (slowloris) stalled every new request until lws's 10 s header timeout ended them. One
+     * per connection lws may hold, up to 4096: the pool only grows to what was used at once,
+     * at most 4096 x 9 KiB, 36 MiB, with the default limits. */
+    info.max_http_header_pool = (unsigned short)(b->cfg->limits.max_connections + 256 < 4096
+                                                     ? b->cfg->limits.max_connections + 256
+                                                     : 4096);
     info.fd_limit_per_thread = (unsigned)(b->cfg->limits.max_connections + 256);
     info.timeout_secs = 10;
     info.keepalive_timeout = 30;

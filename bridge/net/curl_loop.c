@@ -239,6 +239,11 @@ size_t curl_loop_keep_body(char *data, size_t size, size_t n, void *body)
     struct curl_loop_body *b = body;
     size_t len = size * n, room = CURL_LOOP_KEEP - b->len, take = len < room ? len : room;
 
+    b->seen += len;
+    if (b->seen > CURL_LOOP_BODY_MAX) {
+        b->cut = 1;
+        return 0; /* curl ends the transfer (CURLE_WRITE_ERROR) */
+    }
     memcpy(b->text + b->len, data, take);
     b->len += take;
     b->text[b->len] = '\0';

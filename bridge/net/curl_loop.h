@@ -30,11 +30,16 @@ int curl_loop_running(const struct curl_loop *cl);
 
 /* The first CURL_LOOP_KEEP bytes of a response body, for logs: CURLOPT_WRITEFUNCTION
  * curl_loop_keep_body with CURLOPT_WRITEDATA a struct curl_loop_body (the rest is read and
- * dropped). */
+ * dropped). A body longer than CURL_LOOP_BODY_MAX ends the transfer with CURLE_WRITE_ERROR
+ * and sets cut: the status is in by then, and a peer streaming an endless body must not keep
+ * the loop reading it until the timeout; callers take such a transfer as answered. */
 #define CURL_LOOP_KEEP 512
+#define CURL_LOOP_BODY_MAX (64 * 1024)
 struct curl_loop_body {
     char text[CURL_LOOP_KEEP + 1]; /* NUL-terminated */
     size_t len;
+    size_t seen; /* body bytes read so far */
+    int cut;     /* the body went past CURL_LOOP_BODY_MAX and was not read to its end */
 };
 size_t curl_loop_keep_body(char *data, size_t size, size_t n, void *body);
 

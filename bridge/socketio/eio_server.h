@@ -56,6 +56,7 @@ struct eio_conn {
     char *reply; /* an HTTP reply body waiting for WRITEABLE, LWS_PRE in front; owned */
     size_t reply_len;
     bool close_after; /* the WebSocket ends after the pending write */
+    int close_code;   /* of its close frame; 0: 1000 */
 };
 
 /* Returns 0 and *out (free with eio_server_free()), or -1. params' strings are borrowed. */

@@ -531,6 +531,9 @@ int eio_ws_receive(struct eio_conn *c, const void *in, size_t len)
         free(c->buf);
         c->buf = NULL;
         c->len = 0;
+        /* RFC 6455 7.4.1: 1009, a message too big to process (socket.io's own server, on
+         * npm ws, closes a message over maxPayload the same way) */
+        c->close_code = 1009;
         eio_session_close(c->sess->core, "transport error");
         return 0;
     }
@@ -554,14 +557,14 @@ int eio_ws_receive(struct eio_conn *c, const void *in, size_t len)
 
 /* A close frame, written raw (RFC 6455 5.5.1) since lws drops the connection without one
  * when a callback returns -1. */
-static int ws_close_frame(struct lws *wsi)
+static int ws_close_frame(struct lws *wsi, int code)
 {
     unsigned char f[LWS_PRE + 4];
 
     f[LWS_PRE] = 0x88;
     f[LWS_PRE + 1] = 2;
-    f[LWS_PRE + 2] = 1000 >> 8;
-    f[LWS_PRE + 3] = 1000 & 0xff;
+    f[LWS_PRE + 2] = (unsigned char)(code >> 8);
+    f[LWS_PRE + 3] = (unsigned char)(code & 0xff);
     lws_write(wsi, f + LWS_PRE, 4, LWS_WRITE_RAW);
     return -1;
 }
@@ -571,7 +574,7 @@ int eio_ws_writable(struct eio_conn *c)
     struct eio_sess *s = c->sess;
 
     if (s == NULL)
-        return c->close_after ? ws_close_frame(c->wsi) : 0;
+        return c->close_after ? ws_close_frame(c->wsi, c->close_code ? c->close_code : 1000) : 0;
     if (s->probe_reply && !eio__ws_carries(s)) {
         unsigned char f[LWS_PRE + 2 + 6];
 

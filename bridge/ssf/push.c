@@ -180,6 +180,9 @@ static void on_done(void *ud, CURL *easy, CURLcode result)
         goto out; /* still in the outbox: sent after a restart */
     j->ds->sending = false;
     curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+    /* the status came with a body too long to read (net/curl_loop.h): that is the answer */
+    if (result == CURLE_WRITE_ERROR && j->response.cut && status != 0)
+        result = CURLE_OK;
     if (result != CURLE_OK) {
         if (result == CURLE_COULDNT_CONNECT && guard_refusal(&j->pin)) {
             fprintf(stderr, "mqpush-bridge: ssf: stream %s: %s: SET %s dropped\n", j->ds->id,

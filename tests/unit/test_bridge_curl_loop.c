@@ -292,6 +292,12 @@ static void test_body_and_header_helpers(void **state)
     assert_int_equal(curl_loop_keep_body(big, 1, sizeof(big), &b), sizeof(big));
     assert_int_equal(b.len, CURL_LOOP_KEEP);
     assert_int_equal(strlen(b.text), CURL_LOOP_KEEP);
+    /* a body past CURL_LOOP_BODY_MAX is not read to its end: 0 for the chunk ends the transfer */
+    while (b.seen + sizeof(big) <= CURL_LOOP_BODY_MAX)
+        assert_int_equal(curl_loop_keep_body(big, 1, sizeof(big), &b), sizeof(big));
+    assert_int_equal(b.cut, 0);
+    assert_int_equal(curl_loop_keep_body(big, 1, sizeof(big), &b), 0);
+    assert_int_equal(b.cut, 1);
     assert_int_equal(curl_loop_header(&h, "TTL: ", "60"), 0);
     assert_int_equal(curl_loop_header(&h, "Expect:", ""), 0);
     assert_string_equal(h->data, "TTL: 60");
