@@ -22,8 +22,12 @@
 
 #define RETRY_AFTER_MAX_S 3600
 /* Requests in flight to one push service (origin): a slow or silent one cannot take every
- * slot of max_inflight from the others. */
+ * slot of max_inflight from the others. An origin starts with ORIGIN_INFLIGHT_START and earns
+ * one more with each answer, up to the maximum; a request that times out or fails to connect
+ * halves what it may have (down to one). So silent origins hold a few slots each, not 32, and
+ * it takes max_inflight / ORIGIN_INFLIGHT_START of them at once to hold back the others. */
 #define ORIGIN_INFLIGHT_MAX 32
+#define ORIGIN_INFLIGHT_START 4
 
 struct wp_job {
     uv_work_t work;
@@ -135,16 +139,37 @@ static struct wp_origin *origin_get(struct webpush *wp, const char *origin)
         free(o);
         return NULL;
     }
+    o->cap = ORIGIN_INFLIGHT_START;
     HASH_ADD_KEYPTR(hh, wp->origins, o->origin, strlen(o->origin), o);
     return o;
 }
 
-/* The oldest message parked at o goes back to the queue, due now. */
+static void unpark_one(struct webpush *wp, struct wp_origin *o);
+
+/* An answer came from o (any HTTP status): one more request may be in flight there, and a
+ * parked message takes that slot at once. */
+static void origin_answered(struct webpush *wp, struct wp_origin *o)
+{
+    if (o && o->cap < ORIGIN_INFLIGHT_MAX) {
+        o->cap++;
+        unpark_one(wp, o);
+    }
+}
+
+/* No answer from o (time-out, reset, refused connection). */
+static void origin_silent(struct wp_origin *o)
+{
+    if (o && o->cap > 1)
+        o->cap /= 2;
+}
+
+/* The oldest message parked at o goes back to the queue, due now, when o has room for it: a
+ * message that would only be parked again must not be passed on from one to the next. */
 static void unpark_one(struct webpush *wp, struct wp_origin *o)
 {
     struct wp_msg *m = o->parked;
 
-    if (m == NULL)
+    if (m == NULL || o->inflight >= o->cap)
         return;
     o->parked = m->next;
     if (o->parked == NULL)
@@ -288,9 +313,11 @@ static void on_done(void *ud, CURL *easy, CURLcode result)
             goto out;
         }
         fprintf(stderr, "mqpush-bridge: webpush: %s: %s\n", j->origin, curl_easy_strerror(result));
+        origin_silent(org);
         retry(wp, j, now + backoff_ms(wp, j->msg->attempts + 1));
         goto out;
     }
+    origin_answered(wp, org);
     if (status >= 200 && status < 300) {
         if (o)
             o->backoff_ms = 0;
@@ -618,7 +645,7 @@ static bool pump_one(struct webpush *wp, struct wp_msg *m, int64_t now)
         return false;
     }
     o = origin_get(wp, s->origin);
-    if (o && o->inflight >= ORIGIN_INFLIGHT_MAX) {
+    if (o && o->inflight >= o->cap) {
         park(wp, o, m); /* back in the queue when one of its requests ends */
         return false;
     }

@@ -74,6 +74,7 @@ struct wp_origin {
     unsigned backoff_ms;
     uint64_t rejected; /* 4xx answers other than 404/410/429: our requests it refused */
     unsigned inflight; /* requests to it in flight */
+    unsigned cap;      /* how many it may have now (sender.c) */
     /* Due messages waiting for one of its slots, oldest first: each request that ends there
      * sends the next one back to the queue, so a busy service is served at its own pace. */
     struct wp_msg *parked, *parked_tail;
