@@ -414,6 +414,15 @@ bool mqlink_is_up(const struct mqlink *l)
     return l->up;
 }
 
+void mqlink_retry_now(struct mqlink *l)
+{
+    if (!l->started || l->stopping || l->conn != NULL)
+        return;
+    uv_timer_stop(&l->retry);
+    l->attempt = 0;
+    connect_now(l);
+}
+
 uint64_t mqlink_connects(const struct mqlink *l)
 {
     return l->connects;

@@ -90,6 +90,9 @@ void mqlink_publish_forget(struct mqlink *l, void *arg);
 
 /* Up: CONNACK accepted and the connection not lost since. */
 bool mqlink_is_up(const struct mqlink *l);
+/* When down and waiting out the backoff: connect now, with the backoff from its start (the
+ * reason for the wait is gone, e.g. the store takes writes again). Otherwise nothing. */
+void mqlink_retry_now(struct mqlink *l);
 /* Accepted connects since mqlink_new(), for /metrics. */
 uint64_t mqlink_connects(const struct mqlink *l);
 

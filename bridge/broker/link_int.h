@@ -66,6 +66,9 @@ struct mqlink {
     uv_timer_t tick, retry;
     bool started, up, stopping, resumed_logged;
     unsigned attempt; /* failed connects since the last accepted one */
+    /* The last connection ended on a message that could not be kept: a CONNACK does not reset
+     * the backoff, keeping the first message kept after it does (see on_connack). */
+    bool unkept;
     uint64_t connects;
     unsigned keepalive_ms;
     uint64_t connect_started_ms, last_sent_ms, last_recv_ms, ping_sent_ms;

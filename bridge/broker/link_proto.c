@@ -198,7 +198,14 @@ static int on_connack(struct mqlink *l, const struct mqc_packet *pkt)
         return -1;
     }
     l->up = true;
-    l->attempt = 0;
+    /* After a message that could not be kept (a store failing), every reconnect has it
+     * redelivered first and dropped again: the backoff goes on growing over those reconnects,
+     * or a store that stays broken would be retried every backoff_min_ms for as long as it
+     * lasts. Without a session the message is gone and so is the reason. */
+    if (!present)
+        l->unkept = false;
+    if (!l->unkept)
+        l->attempt = 0;
     l->connects++;
     l->peer_receive_max = pr.receive_max ? pr.receive_max : 65535;
     l->peer_max_packet = pr.max_packet;
@@ -250,8 +257,13 @@ static int on_publish(struct mqlink *l, const struct mqc_packet *pkt)
     if (l->ops->on_message(l->ud, topic, m.payload, m.payload_len, via) != 0 && m.qos == 1) {
         /* Not kept: no PUBACK. PUBACKs go in the order of the PUBLISHes (4.6), so none may
          * follow either; the session redelivers this one first after the reconnect. */
+        l->unkept = true;
         mqlink__down(l, "a message could not be kept; left unacknowledged for redelivery");
         goto cleanup;
+    }
+    if (m.qos == 1 && l->unkept) {
+        l->unkept = false;
+        l->attempt = 0;
     }
     if (m.qos == 1) {
         struct mqc_buf b = {0};

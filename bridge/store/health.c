@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "bridge.h"
+#include "broker/link.h"
 
 void store_health_failed(struct bridge *b, const char *why)
 {
@@ -32,4 +33,8 @@ void store_health_ok(struct bridge *b)
     h->failing = false;
     h->why[0] = '\0';
     fprintf(stderr, "mqpush-bridge: store: writable again\n");
+    /* The link may be waiting out a backoff grown over events it could not keep: fetch them
+     * now rather than after up to broker backoff_max_ms. */
+    if (b->link)
+        mqlink_retry_now(b->link);
 }

@@ -228,6 +228,14 @@ static int sqlite_open(const char *location, struct store **out, char *err, size
                    s->db ? sqlite3_errmsg(s->db) : "out of memory");
         goto out;
     }
+    /* SQLite opens a file it may not write (read-only file or filesystem) for reading only,
+     * and that connection stays so once the file is writable again: the bridge would run with
+     * every event refused for good. Refuse it at start instead; a restart after the repair
+     * gets a writable store (the broker keeps the events meanwhile). */
+    if (sqlite3_db_readonly(s->db, "main") == 1) {
+        mqp_errmsg(err, errlen, "%.200s is read-only (the file or its filesystem)", location);
+        goto out;
+    }
     sqlite3_busy_timeout(s->db, 5000);
     /* WAL with synchronous=NORMAL: durable across process crashes, one fsync per checkpoint. */
     if (sqlite3_exec(s->db,

@@ -3,7 +3,8 @@
  * plugin): the backoff window; connecting; reference-counted subscriptions; a broker killed
  * and restarted on the same port; the session outliving the link (the session-expiry
  * property reached the broker); a refused CONNACK retried with backoff until the token is
- * right; stopping while up and while down, leaving no handle behind.
+ * right; stopping while up and while down, leaving no handle behind; a message that cannot be
+ * kept redelivered after a reconnect, with a backoff that grows while it stays unkept.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -308,8 +309,8 @@ struct fx {
     int ups, downs, msgs, stopped;
     char bodies[512];  /* "topic=body;" per message, in order */
     char subacks[256]; /* "filter;" per granted SUBACK, in order */
-    char vias[64]; /* per message: 'p' plain, 's' shared, 'b' both, '0' not said */
-    int refuse;    /* messages still to refuse (on_message returns -1) */
+    char vias[64];     /* per message: 'p' plain, 's' shared, 'b' both, '0' not said */
+    int refuse;        /* messages still to refuse (on_message returns -1) */
     const char *token;
     int token_calls;
     uint64_t token_at[16];
@@ -719,6 +720,80 @@ static void test_unkept_redelivered(void **state)
     broker_fini(b);
 }
 
+/* Every "next attempt in N ms" logged to path so far, into d (at most max); their count. */
+static int delays_logged(const char *path, int *d, int max)
+{
+    char buf[4096];
+    const char *at = buf;
+    FILE *f;
+    size_t len;
+    int n = 0;
+
+    fflush(stderr);
+    f = fopen(path, "r");
+    assert_non_null(f);
+    len = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[len] = '\0';
+    while (n < max && (at = strstr(at, "next attempt in ")) != NULL) {
+        at += strlen("next attempt in ");
+        d[n++] = atoi(at);
+    }
+    return n;
+}
+
+/* A message that cannot be kept (a store failing) comes back after each reconnect and is
+ * refused again: the backoff grows over those reconnects instead of starting over at every
+ * CONNACK (the delays would all be BACKOFF_MIN). mqlink_retry_now() ends a wait at once. */
+static void test_unkept_backs_off(void **state)
+{
+    struct broker *b;
+    struct fx f;
+    char log[96];
+    int saved, d[8], n;
+    uint64_t t0;
+    bool kept;
+
+    (void)state;
+    b = broker_init(false);
+    broker_start(b);
+    fx_init(&f);
+    link_open(&f, b, "link-unkept");
+    assert_true(run_until(&f, &f.ups, 1));
+    mqlink_subscribe(f.l, "t/u/#");
+    assert_true(run_until_text(&f, f.subacks, "t/u/#;"));
+    snprintf(log, sizeof(log), "%s/link.log", b->dir);
+    saved = stderr_to(log);
+    f.refuse = 4;
+    publish(b, "t/u/ns:a", "one");
+    kept = run_until(&f, &f.msgs, 5);
+    n = delays_logged(log, d, 8);
+    stderr_back(saved, log);
+    assert_true(kept);
+    assert_int_equal(f.downs, 4);
+    assert_int_equal(n, 4);
+    assert_int_equal(d[0], BACKOFF_MIN);
+    /* windows of 200, 400, 400 ms: all three at the floor has a chance of about 1e-7 */
+    assert_true(d[1] > BACKOFF_MIN || d[2] > BACKOFF_MIN || d[3] > BACKOFF_MIN);
+    assert_true(d[1] <= 2 * BACKOFF_MIN && d[2] <= BACKOFF_MAX && d[3] <= BACKOFF_MAX);
+
+    /* Kept: the backoff starts over. Refused once more, then retried now rather than after it. */
+    f.refuse = 1;
+    publish(b, "t/u/ns:a", "two");
+    assert_true(run_until(&f, &f.downs, 5));
+    uv_update_time(&f.loop);
+    t0 = uv_now(&f.loop);
+    mqlink_retry_now(f.l);
+    assert_true(run_until(&f, &f.ups, 6));
+    assert_true(uv_now(&f.loop) - t0 < BACKOFF_MIN);
+    assert_true(run_until(&f, &f.msgs, 7));
+    mqlink_retry_now(f.l); /* up: nothing to do */
+    assert_int_equal(f.ups, 6);
+    link_close(&f);
+    fx_fini(&f);
+    broker_fini(b);
+}
+
 /* A plain and a shared subscription on one filter: the broker sends a copy for each, and the
  * subscription identifiers tell which came how. With two members of a group, each message goes
  * to one of them. */
@@ -779,6 +854,7 @@ int main(void)
         cmocka_unit_test_teardown(test_stop_while_down, teardown),
         cmocka_unit_test_teardown(test_publish, teardown),
         cmocka_unit_test_teardown(test_unkept_redelivered, teardown),
+        cmocka_unit_test_teardown(test_unkept_backs_off, teardown),
         cmocka_unit_test_teardown(test_shared_subscriptions, teardown),
     };
     int rc;

@@ -43,7 +43,9 @@ export class Bridge {
     /**
      * world: from createWorld(). options: sse, limits, outbound, extra (top-level keys merged
      * into bridge.json), name, asanOptions (appended to ASAN_OPTIONS under the sanitizers),
-     * store (its URL, e.g. world.pg.url; default a SQLite file named after the bridge).
+     * store (its URL, e.g. world.pg.url; default a SQLite file named after the bridge),
+     * wrap (argv => argv: the command line to run instead, e.g. the bridge in another
+     * namespace through nsenter; it must exec the bridge so that the pid stays the bridge's).
      */
     constructor(world, options = {}) {
         this.world = world;
@@ -99,7 +101,8 @@ export class Bridge {
         if (!samePort || !this.port) this.port = await freePort();
         await this.writeConfig();
         this.exited = null;
-        const proc = spawn(BRIDGE, ['-c', this.configFile], { env: bridgeEnv(this.options.asanOptions), stdio: ['ignore', 'pipe', 'pipe'] });
+        const argv = (this.options.wrap ?? ((a) => a))([BRIDGE, '-c', this.configFile]);
+        const proc = spawn(argv[0], argv.slice(1), { env: bridgeEnv(this.options.asanOptions), stdio: ['ignore', 'pipe', 'pipe'] });
         this.proc = proc;
         const log = fs.createWriteStream(this.logFile, { flags: 'a' });
         const take = (d) => {

@@ -45,12 +45,15 @@ function brokerEnv(sanitize = SANITIZE) {
     return env;
 }
 
-/** mosquitto.conf for one listener on 127.0.0.1:port; plugin: another build's (a package's). */
-export function mosquittoConf({ port, logFile, streamsFile, passwordFile, aclFile, extra = [], plugin = PLUGIN }) {
+/**
+ * mosquitto.conf for one listener on 127.0.0.1:port; plugin: another build's (a package's);
+ * persistenceDir: where to keep sessions and queued messages across a restart (else none).
+ */
+export function mosquittoConf({ port, logFile, streamsFile, passwordFile, aclFile, extra = [], plugin = PLUGIN, persistenceDir }) {
     const lines = [
         `listener ${port} 127.0.0.1`,
         'allow_anonymous true',
-        'persistence false',
+        ...(persistenceDir ? ['persistence true', `persistence_location ${persistenceDir}/`] : ['persistence false']),
         `log_dest file ${logFile}`,
         'log_type all',
         'log_timestamp_format %Y-%m-%dT%H:%M:%S',
@@ -91,6 +94,9 @@ export class Broker {
         this.name = name;
         this.plugin = plugin;
         this.sanitize = sanitize;
+        // Set before start(): Mosquitto keeps sessions and their queues in this directory
+        // (written at a clean stop, read at start), so that a restart hands them over.
+        this.persistenceDir = null;
         this.confFile = path.join(dir, `${name}.conf`);
         this.logFile = path.join(dir, `${name}.log`);
         this.proc = null;
@@ -121,6 +127,7 @@ export class Broker {
                     aclFile: this.aclFile,
                     extra: this.extra,
                     plugin: this.plugin,
+                    persistenceDir: this.persistenceDir,
                 }),
             );
             this.stderr = '';

@@ -20,7 +20,8 @@ export async function setReceiver() {
         req.on('data', (d) => (body += d));
         req.on('end', () => {
             const next = script.get(req.url)?.shift() ?? { status: 202 };
-            received.push({ path: req.url, method: req.method, headers: req.headers, body, at: Date.now(), status: next.status });
+            const at = Date.now();
+            received.push({ path: req.url, method: req.method, headers: req.headers, body, at, status: next.status });
             const text = next.body === undefined ? '' : JSON.stringify(next.body);
             res.writeHead(next.status, {
                 ...(text ? { 'content-type': 'application/json' } : {}),
