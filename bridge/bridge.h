@@ -31,7 +31,14 @@ struct bridge {
     struct bridge_config *cfg;
     struct mqp_config *streams; /* core model of the streams file; replaced on reload, so
                                    never keep pointers into it across loop iterations */
+    /* The broker link: publishes and the outbound pushes' subscriptions, and everything when
+     * broker.share_group is unset. */
     struct mqlink *link;
+    /* With broker.share_group, the plain subscriptions of SSE, WebSocket and socket.io on a
+     * connection of their own ("<client_id>-fanout", a short session), so that the persistent
+     * session holding the group's share queues nothing else for a bridge that died (Mosquitto's
+     * max_queued_messages counts both). NULL otherwise. */
+    struct mqlink *fanout;
     struct hub *hub;
     struct store *store;
     struct http_server *http;

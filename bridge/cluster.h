@@ -13,8 +13,10 @@
 
 struct bridge;
 
-#define CLUSTER_BEAT_MS 2000
-#define CLUSTER_ALIVE_MS 10000
+/* A dead bridge's share of the group queues in its broker session until its beat runs out and
+ * another drains it: the shorter, the less Mosquitto's max_queued_messages must hold. */
+#define CLUSTER_BEAT_MS 1000
+#define CLUSTER_ALIVE_MS 5000
 
 /* Beat and adopt once now, then every CLUSTER_BEAT_MS; the channels must have started, and the
  * store been named (store_set_node()) before they read it. 0, or -1 when the timer cannot be

@@ -25,11 +25,13 @@
 
 /* How long SIGTERM waits for streams to end before leaving the broker anyway. */
 #define DRAIN_MS 2000
+#define FANOUT_SESSION_EXPIRY_S 300
 
 struct lifecycle {
     uv_signal_t sig_hup, sig_term, sig_int;
     uv_timer_t drain;
     uint64_t drain_started;
+    int links_running; /* broker links still stopping */
 };
 
 static struct lifecycle lc;
@@ -67,10 +69,9 @@ char *bridge_durable_filter(const struct bridge *b, const char *tenant, const ch
  * plain one. They keep it in their outboxes before this returns 0, which acknowledges it; -1
  * leaves it unacknowledged for the broker to deliver again.
  */
-static int on_link_message(void *ud, const char *topic, const void *payload, size_t len,
-                           unsigned via)
+static int dispatch(struct bridge *b, struct mqlink *from, const char *topic, const void *payload,
+                    size_t len, unsigned via)
 {
-    struct bridge *b = ud;
     const char *s1 = strchr(topic, '/'), *s2 = s1 ? strchr(s1 + 1, '/') : NULL;
     bool shared = b->cfg->broker_share_group != NULL;
     bool plain = via == 0 || (via & MQLINK_VIA_PLAIN);
@@ -102,15 +103,32 @@ static int on_link_message(void *ud, const char *topic, const void *payload, siz
 
         if (plain && unknown == 1 && (shared || durable_unknown)) {
             snprintf(filter, sizeof(filter), "%.*s/#", (int)(s2 - topic), topic);
-            mqlink_drop_stale(b->link, filter);
+            mqlink_drop_stale(from, filter);
         }
         if (shared && (via & MQLINK_VIA_SHARED) && durable_unknown) {
             snprintf(filter, sizeof(filter), "$share/%s/%.*s/#", b->cfg->broker_share_group,
                      (int)(s2 - topic), topic);
-            mqlink_drop_stale(b->link, filter);
+            mqlink_drop_stale(from, filter);
         }
     }
     return rc;
+}
+
+static int on_link_message(void *ud, const char *topic, const void *payload, size_t len,
+                           unsigned via)
+{
+    struct bridge *b = ud;
+
+    return dispatch(b, b->link, topic, payload, len, via);
+}
+
+static int on_fanout_message(void *ud, const char *topic, const void *payload, size_t len,
+                             unsigned via)
+{
+    struct bridge *b = ud;
+
+    /* Only plain subscriptions live here; nothing of it is for the outboxes. */
+    return dispatch(b, b->fanout, topic, payload, len, via ? via : MQLINK_VIA_PLAIN);
 }
 
 static void on_link_state(void *ud, bool up)
@@ -139,7 +157,15 @@ static void on_link_subscribed(void *ud, const char *filter, bool granted)
         hub_on_subscribed(b->hub, filter);
 }
 
+static void on_fanout_state(void *ud, bool up)
+{
+    (void)ud;
+    fprintf(stderr, "mqpush-bridge: broker fan-out link %s\n", up ? "up" : "down");
+}
+
 static const struct mqlink_ops link_ops = {on_link_message, on_link_state, on_link_subscribed};
+static const struct mqlink_ops fanout_ops = {on_fanout_message, on_fanout_state,
+                                             on_link_subscribed};
 static const struct hub_link_ops hub_link = {mqlink_subscribe, mqlink_unsubscribe};
 
 static bool stream_exists(void *ctx, const char *tenant, const char *stream)
@@ -206,6 +232,8 @@ static void free_rest(struct bridge *b)
     up_provider_free(b); /* after the server: its SSE connections close with it */
     mqlink_free(b->link);
     b->link = NULL;
+    mqlink_free(b->fanout);
+    b->fanout = NULL;
     mqp_config_free(b->streams);
     b->streams = NULL;
     webpush_free(b);
@@ -219,6 +247,8 @@ static void on_link_stopped(void *arg)
 {
     struct bridge *b = arg;
 
+    if (--lc.links_running > 0)
+        return;
     http_server_close(b->http);
     sessions_fini(b);
     sio_stream_free(b);
@@ -238,6 +268,9 @@ static void on_drain(uv_timer_t *t)
         uv_now(b->loop) - lc.drain_started < DRAIN_MS)
         return;
     uv_timer_stop(t);
+    lc.links_running = 1 + (b->fanout != NULL);
+    if (b->fanout)
+        mqlink_stop(b->fanout, on_link_stopped, b);
     if (b->link)
         mqlink_stop(b->link, on_link_stopped, b);
     else
@@ -270,6 +303,7 @@ int bridge_start(struct bridge *b, uv_loop_t *loop, struct bridge_config *cfg)
     struct mqp_errors errs = {0};
     struct hub_params hp;
     struct mqlink_params lp;
+    char *fanout_id = NULL;
     char err[256];
 
     memset(b, 0, sizeof(*b));
@@ -299,10 +333,25 @@ int bridge_start(struct bridge *b, uv_loop_t *loop, struct bridge_config *cfg)
     lp.backoff_max_ms = 30000;
     if (mqlink_new(loop, &lp, &link_ops, b, &b->link) != 0)
         goto fail;
+    if (cfg->broker_share_group) {
+        size_t n = strlen(cfg->broker_client_id) + sizeof("-fanout");
+
+        fanout_id = malloc(n);
+        if (fanout_id == NULL)
+            goto fail;
+        snprintf(fanout_id, n, "%s-fanout", cfg->broker_client_id);
+        lp.client_id = fanout_id;
+        /* Enough to ride out a drop; a bridge that died leaves nothing worth keeping here. */
+        lp.session_expiry_s = FANOUT_SESSION_EXPIRY_S;
+        if (mqlink_new(loop, &lp, &fanout_ops, b, &b->fanout) != 0)
+            goto fail;
+        free(fanout_id);
+        fanout_id = NULL;
+    }
     hp.replay_max_events = cfg->sse.replay_max_events;
     hp.replay_max_age_s = cfg->sse.replay_max_age_s;
     hp.send_queue_bytes = cfg->limits.send_queue_bytes;
-    if (hub_new(loop, &hp, &hub_link, b->link, &b->hub) != 0)
+    if (hub_new(loop, &hp, &hub_link, b->fanout ? b->fanout : b->link, &b->hub) != 0)
         goto fail;
     if (curl_loop_new(loop, &b->curl) != 0)
         goto fail;
@@ -325,7 +374,7 @@ int bridge_start(struct bridge *b, uv_loop_t *loop, struct bridge_config *cfg)
         goto fail;
     if (http_server_start(b) != 0)
         goto fail;
-    if (mqlink_start(b->link) != 0)
+    if (mqlink_start(b->link) != 0 || (b->fanout && mqlink_start(b->fanout) != 0))
         goto fail;
     uv_signal_init(loop, &lc.sig_hup);
     uv_signal_init(loop, &lc.sig_term);
@@ -338,6 +387,7 @@ int bridge_start(struct bridge *b, uv_loop_t *loop, struct bridge_config *cfg)
     fprintf(stderr, "mqpush-bridge: listening on %s:%d\n", cfg->listen_host, cfg->listen_port);
     return 0;
 fail:
+    free(fanout_id);
     close_parts(b);
     /* Encryption queued on the thread pool by a start that got this far, and the close
      * callbacks of the parts' handles, run before their state is freed. */

@@ -69,7 +69,8 @@ static int client_script(struct conn *c)
 static int healthz(struct conn *c)
 {
     const struct store_health *h = &c->b->store_health;
-    bool broker = c->b->link && mqlink_is_up(c->b->link);
+    bool broker = c->b->link && mqlink_is_up(c->b->link) &&
+                  (c->b->fanout == NULL || mqlink_is_up(c->b->fanout));
     bool ok = broker && !h->failing && !c->b->stopping;
     json_object *o = json_object_new_object();
     const char *text;
@@ -97,8 +98,9 @@ static int metrics(struct conn *c)
         .queue_bytes = hub_backlog_bytes(b->hub),
         .streams = hub_stream_count(b->hub),
         .consumers = hub_consumer_count(b->hub),
-        .broker_connects = b->link ? mqlink_connects(b->link) : 0,
-        .broker_up = b->link ? mqlink_is_up(b->link) : 0,
+        .broker_connects =
+            (b->link ? mqlink_connects(b->link) : 0) + (b->fanout ? mqlink_connects(b->fanout) : 0),
+        .broker_up = b->link && mqlink_is_up(b->link) && (!b->fanout || mqlink_is_up(b->fanout)),
         .store_up = !b->store_health.failing,
         .store_failures = b->store_health.failures,
     };
