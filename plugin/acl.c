@@ -76,6 +76,11 @@ int mqp_plugin__on_acl_check(int event, void *event_data, void *userdata)
      * connection object while offline. Another connection under the same client id that never
      * passed our basic-auth check (a TLS identity, extended auth) gets no more than anyone.
      */
+    /* A session restored at start from Mosquitto's persistence (no connection yet: no peer
+     * address) gets the rights its client had when the broker stopped (state.h), and from
+     * then on only that session. */
+    if (c && c->restored && c->conn == NULL && mosquitto_client_address(ed->client) == NULL)
+        c->conn = ed->client;
     if (c && c->conn == ed->client) {
         g = mqp_client_grant(c, p->cfg);
     } else {

@@ -78,6 +78,7 @@ int mqp_plugin__on_basic_auth(int event, void *event_data, void *userdata)
         goto out;
     }
     held->online = was_online;
+    p->state_dirty = true;
     mosquitto_log_printf(
         MOSQ_LOG_DEBUG, MQP_LOG_PREFIX "client %s: token accepted (%s%s, %zu roles)", id,
         held->tenant ? "tenant " : "service", held->tenant ? held->tenant : "", held->n_roles);

@@ -7,6 +7,7 @@
 
 #include "clients.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -123,6 +124,22 @@ struct mqp_client *mqp_clients_put(struct mqp_clients *t, const char *id,
 out:
     mqp_client_free(c);
     return stored;
+}
+
+struct mqp_client *mqp_clients_restore(struct mqp_clients *t, const char *id,
+                                       const struct mqp_identity *ident, const char *owner,
+                                       const struct mqp_config *cfg)
+{
+    struct mqp_client *c = mqp_clients_put(t, id, ident, cfg, NULL);
+
+    if (c == NULL)
+        return NULL;
+    c->online = false;
+    c->restored = true;
+    /* The owner key came from the token's "sub", which is not kept. */
+    if (owner && c->grant.tenant != NULL)
+        snprintf(c->grant.owner, sizeof(c->grant.owner), "%s", owner);
+    return c;
 }
 
 struct mqp_client *mqp_clients_find(const struct mqp_clients *t, const char *id)

@@ -34,6 +34,9 @@ struct mqp_client {
     const char *tenant; /* points into id[]'s allocation; NULL for services */
     enum mqp_identity_kind kind;
     bool online;
+    /* Read from the state file at start (state.h): conn is NULL until the ACL check binds the
+     * offline session Mosquitto restored under this id. */
+    bool restored;
     struct mqp_client *next; /* links a list returned by mqp_clients_take_expired() */
     char id[];               /* client id, NUL, then tenant id, NUL */
 };
@@ -55,6 +58,15 @@ void mqp_clients_init(struct mqp_clients *t);
 struct mqp_client *mqp_clients_put(struct mqp_clients *t, const char *id,
                                    const struct mqp_identity *ident, const struct mqp_config *cfg,
                                    const void *conn);
+
+/*
+ * Put an entry for id read from the state file: offline, restored, bound to no connection yet,
+ * with owner (the owner key of its grant, MQP_OWNER_KEY_LEN characters, or NULL) kept. Returns
+ * the entry (owned by t), or NULL.
+ */
+struct mqp_client *mqp_clients_restore(struct mqp_clients *t, const char *id,
+                                       const struct mqp_identity *ident, const char *owner,
+                                       const struct mqp_config *cfg);
 
 /* The entry of id (borrowed), or NULL. */
 struct mqp_client *mqp_clients_find(const struct mqp_clients *t, const char *id);

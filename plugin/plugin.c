@@ -2,14 +2,17 @@
  * mqpush plugin for Mosquitto 2.0 (plugin API version 5): entry points and callback
  * registration. Each broker event is handled in a file of its own.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <mosquitto.h>
 #include <mosquitto_broker.h>
 #include <mosquitto_plugin.h>
 
 #include "plugin_int.h"
+#include "state.h"
 
 static const struct {
     int event;
@@ -40,6 +43,17 @@ void mqp_plugin__log_errors(int level, const struct mqp_errors *errs)
         mosquitto_log_printf(level, MQP_LOG_PREFIX "%s", errs->msgs[i]);
 }
 
+void mqp_plugin__state_save(struct mqp_plugin *p)
+{
+    if (p->state_path == NULL)
+        return;
+    if (mqp_state_save(&p->clients, p->state_path) != 0)
+        mosquitto_log_printf(MOSQ_LOG_WARNING, MQP_LOG_PREFIX "cannot write %s: %s", p->state_path,
+                             strerror(errno));
+    else
+        p->state_dirty = false;
+}
+
 const struct mqp_grant *mqp_plugin__foreign_grant(struct mqp_plugin *p)
 {
     if (p->foreign.generation != p->cfg->generation) {
@@ -59,15 +73,23 @@ static void plugin_free(struct mqp_plugin *p)
     mqp_plugin__parsed_clear(p);
     mqp_config_free(p->cfg);
     free(p->config_path);
+    free(p->state_path);
     free(p);
 }
 
-/* The streams file named by "plugin_opt_config"; NULL (logged) when absent or repeated. */
-static const char *config_option(const struct mosquitto_opt *options, int option_count)
+/* The streams file named by "plugin_opt_config"; NULL (logged) when absent or repeated.
+ * *state: "plugin_opt_state_file", or NULL. */
+static const char *config_option(const struct mosquitto_opt *options, int option_count,
+                                 const char **state)
 {
     const char *path = NULL;
 
+    *state = NULL;
     for (int i = 0; i < option_count; i++) {
+        if (strcmp(options[i].key, "state_file") == 0 && options[i].value && options[i].value[0]) {
+            *state = options[i].value;
+            continue;
+        }
         if (strcmp(options[i].key, "config") != 0) {
             mosquitto_log_printf(MOSQ_LOG_WARNING,
                                  MQP_LOG_PREFIX "ignoring unknown option plugin_opt_%s",
@@ -91,11 +113,11 @@ MQP_PLUGIN_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, v
 {
     struct mqp_errors errs = {0};
     struct mqp_plugin *p = NULL;
-    const char *path;
+    const char *path, *state;
     size_t registered = 0;
     int rc = MOSQ_ERR_INVAL;
 
-    path = config_option(options, option_count);
+    path = config_option(options, option_count, &state);
     if (!path)
         goto out;
     rc = MOSQ_ERR_NOMEM;
@@ -112,6 +134,22 @@ MQP_PLUGIN_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, v
         mosquitto_log_printf(MOSQ_LOG_ERR, MQP_LOG_PREFIX "cannot load %s, not starting", path);
         rc = MOSQ_ERR_INVAL;
         goto out;
+    }
+    if (state) {
+        int n;
+
+        p->state_path = strdup(state);
+        if (!p->state_path)
+            goto out;
+        n = mqp_state_load(&p->clients, state, p->cfg, (int64_t)time(NULL));
+        if (n < 0)
+            /* The sessions then get no more than anyone until their clients reconnect. */
+            mosquitto_log_printf(MOSQ_LOG_WARNING,
+                                 MQP_LOG_PREFIX "cannot read %s, clients' rights not restored",
+                                 state);
+        else if (n > 0)
+            mosquitto_log_printf(MOSQ_LOG_INFO,
+                                 MQP_LOG_PREFIX "rights of %d clients restored from %s", n, state);
     }
     for (registered = 0; registered < N_CALLBACKS; registered++) {
         rc = mosquitto_callback_register(identifier, callbacks[registered].event,
@@ -149,6 +187,9 @@ MQP_PLUGIN_EXPORT int mosquitto_plugin_cleanup(void *userdata, struct mosquitto_
         return MOSQ_ERR_SUCCESS;
     for (size_t i = 0; i < N_CALLBACKS; i++)
         mosquitto_callback_unregister(p->pid, callbacks[i].event, callbacks[i].cb, NULL);
+    /* Mosquitto writes its persistence at this stop too: the sessions and their rights go
+     * together. */
+    mqp_plugin__state_save(p);
     plugin_free(p);
     return MOSQ_ERR_SUCCESS;
 }

@@ -51,8 +51,14 @@ struct mqp_plugin {
      */
     bool reauth_window;
     time_t last_sweep; /* CLOCK_MONOTONIC seconds of the last expiry sweep */
+    char *state_path;  /* plugin_opt_state_file (state.h), or NULL */
+    bool state_dirty;  /* clients changed since the state file was written */
+    time_t last_save;  /* CLOCK_MONOTONIC seconds */
     struct mqp_parsed_payload parsed;
 };
+
+/* Write the clients to the state file when one is configured (logged on failure). */
+void mqp_plugin__state_save(struct mqp_plugin *p);
 
 /* Rights of clients without state, valid under p->cfg. Never NULL. */
 const struct mqp_grant *mqp_plugin__foreign_grant(struct mqp_plugin *p);

@@ -9,6 +9,7 @@
 #include <mosquitto_broker.h>
 
 #include "plugin_int.h"
+#include "state.h"
 
 static time_t monotonic_seconds(void)
 {
@@ -50,6 +51,11 @@ int mqp_plugin__on_tick(int event, void *event_data, void *userdata)
             mosquitto_kick_client_by_clientid(c->id, false);
         }
         mqp_client_free(c);
+        p->state_dirty = true;
+    }
+    if (p->state_dirty && mono - p->last_save >= STATE_SAVE_S) {
+        p->last_save = mono;
+        mqp_plugin__state_save(p);
     }
     return MOSQ_ERR_SUCCESS;
 }

@@ -400,6 +400,7 @@ test('the shipped mosquitto snippet loads the installed plugin in a Debian-style
     assert.match(snippet, /^plugin \/usr\/lib\/mqpush\/mqpush_plugin\.so$/m);
     assert.match(snippet, new RegExp(`^plugin_opt_config ${CONF}/streams.json$`, 'm'));
     assert.match(snippet, /^per_listener_settings false$/m);
+    assert.match(snippet, /^plugin_opt_state_file \/var\/lib\/mosquitto\/mqpush-clients\.json$/m);
     assert.match(snippet, /^listener 1883 127\.0\.0\.1$/m);
     // The snippet in conf.d, with the paths of this test and a free port; the main file as
     // Debian's mosquitto package ships it, with temporary paths.
@@ -412,7 +413,8 @@ test('the shipped mosquitto snippet loads the installed plugin in a Debian-style
         snippet
             .replace(/^listener 1883 /m, `listener ${port} `)
             .replace(/^plugin \//m, `plugin ${x}/`)
-            .replace(/^plugin_opt_config .*$/m, `plugin_opt_config ${streams}`),
+            .replace(/^plugin_opt_config .*$/m, `plugin_opt_config ${streams}`)
+            .replace(/^plugin_opt_state_file .*$/m, `plugin_opt_state_file ${path.join(tmp, 'mqpush-clients.json')}`),
     );
     const log = path.join(tmp, 'snippet.log');
     const main = path.join(tmp, 'mosquitto-debian.conf');

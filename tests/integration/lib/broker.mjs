@@ -62,6 +62,8 @@ export function mosquittoConf({ port, logFile, streamsFile, passwordFile, aclFil
     // read the private temporary directory.
     if (process.getuid?.() === 0) lines.push('user root');
     lines.push(`plugin ${plugin}`, `plugin_opt_config ${streamsFile}`);
+    // the clients' rights go with their sessions across a restart (plugin/state.h)
+    if (persistenceDir) lines.push(`plugin_opt_state_file ${persistenceDir}/mqpush-clients.json`);
     if (passwordFile) lines.push(`password_file ${passwordFile}`);
     if (aclFile) lines.push(`acl_file ${aclFile}`);
     lines.push(...extra);
