@@ -37,6 +37,17 @@ static int publish_copy(void *ctx, const struct mqp_stream *stream, const char *
     return 0;
 }
 
+void mqp_plugin__fan_again(void *arg, const char *topic, const void *payload, size_t len, int qos)
+{
+    struct mqp_plugin *p = arg;
+    struct publish_ctx pc = {.qos = qos};
+    enum mqp_event_status st =
+        mqp_event_fanout(p->cfg, topic, len ? payload : "", len, publish_copy, &pc, NULL);
+
+    if (st == MQP_EVENT_OK)
+        (void)mqp_spool_add(&p->spool, topic, len ? payload : "", len, qos);
+}
+
 int mqp_plugin__on_message(int event, void *event_data, void *userdata)
 {
     struct mosquitto_evt_message *ed = event_data;
@@ -47,6 +58,13 @@ int mqp_plugin__on_message(int event, void *event_data, void *userdata)
 
     st = mqp_event_fanout(p->cfg, ed->topic, ed->payloadlen ? ed->payload : "", ed->payloadlen,
                           publish_copy, &pc, NULL);
+    /* Kept until its copies are routed, for a stop in between (spool.h). */
+    if (st == MQP_EVENT_OK && p->spool_path &&
+        mqp_spool_add(&p->spool, ed->topic, ed->payloadlen ? ed->payload : "",
+                      (size_t)ed->payloadlen, ed->qos) != 0)
+        mosquitto_log_printf(MOSQ_LOG_WARNING,
+                             MQP_LOG_PREFIX "out of memory: the event on %s is not spooled",
+                             ed->topic);
     switch (st) {
     case MQP_EVENT_OK:
     case MQP_EVENT_NOT_EVENT_TOPIC:

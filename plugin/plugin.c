@@ -3,6 +3,7 @@
  * registration. Each broker event is handled in a file of its own.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -74,6 +75,8 @@ static void plugin_free(struct mqp_plugin *p)
     mqp_config_free(p->cfg);
     free(p->config_path);
     free(p->state_path);
+    free(p->spool_path);
+    mqp_spool_clear(&p->spool);
     free(p);
 }
 
@@ -150,6 +153,17 @@ MQP_PLUGIN_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, v
         else if (n > 0)
             mosquitto_log_printf(MOSQ_LOG_INFO,
                                  MQP_LOG_PREFIX "rights of %d clients restored from %s", n, state);
+        p->spool_path = malloc(strlen(state) + sizeof(".pending"));
+        if (!p->spool_path)
+            goto out;
+        snprintf(p->spool_path, strlen(state) + sizeof(".pending"), "%s.pending", state);
+        /* After the rights: the restored sessions may read the copies. */
+        n = mqp_spool_replay(p->spool_path, mqp_plugin__fan_again, p);
+        if (n < 0)
+            mosquitto_log_printf(MOSQ_LOG_WARNING, MQP_LOG_PREFIX "cannot read %s", p->spool_path);
+        else if (n > 0)
+            mosquitto_log_printf(MOSQ_LOG_INFO,
+                                 MQP_LOG_PREFIX "%d events of the last run fanned out again", n);
     }
     for (registered = 0; registered < N_CALLBACKS; registered++) {
         rc = mosquitto_callback_register(identifier, callbacks[registered].event,
@@ -190,6 +204,9 @@ MQP_PLUGIN_EXPORT int mosquitto_plugin_cleanup(void *userdata, struct mosquitto_
     /* Mosquitto writes its persistence at this stop too: the sessions and their rights go
      * together. */
     mqp_plugin__state_save(p);
+    if (p->spool_path && mqp_spool_save(&p->spool, p->spool_path) != 0)
+        mosquitto_log_printf(MOSQ_LOG_WARNING, MQP_LOG_PREFIX "cannot write %s: %s", p->spool_path,
+                             strerror(errno));
     plugin_free(p);
     return MOSQ_ERR_SUCCESS;
 }

@@ -13,6 +13,7 @@
 
 #include "access.h"
 #include "clients.h"
+#include "spool.h"
 #include "config.h"
 
 /* Every log line of the plugin starts with this, so operators can grep the broker log. */
@@ -54,8 +55,15 @@ struct mqp_plugin {
     char *state_path;  /* plugin_opt_state_file (state.h), or NULL */
     bool state_dirty;  /* clients changed since the state file was written */
     time_t last_save;  /* CLOCK_MONOTONIC seconds */
+    /* With a state file: events whose copies may not be routed yet at a stop (spool.h), and
+     * where they go then ("<state file>.pending"). */
+    struct mqp_spool spool;
+    char *spool_path;
     struct mqp_parsed_payload parsed;
 };
+
+/* Fan an event out again (spool.h replay): as MOSQ_EVT_MESSAGE does, without a publisher. */
+void mqp_plugin__fan_again(void *p, const char *topic, const void *payload, size_t len, int qos);
 
 /* Write the clients to the state file when one is configured (logged on failure). */
 void mqp_plugin__state_save(struct mqp_plugin *p);

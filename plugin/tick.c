@@ -29,6 +29,9 @@ int mqp_plugin__on_tick(int event, void *event_data, void *userdata)
 
     /* The re-check that follows a reload has finished: it runs before the tick. */
     p->reauth_window = false;
+    /* The copies of what came before the previous tick were routed at the top of this
+     * iteration (src/loop.c: queue_plugin_msgs(), then the network, then the tick). */
+    mqp_spool_tick(&p->spool);
     if (mono == p->last_sweep)
         return MOSQ_ERR_SUCCESS;
     p->last_sweep = mono;
