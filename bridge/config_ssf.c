@@ -250,7 +250,7 @@ static void parse_tx_event(struct bridge_config_ctx *x, json_object *o, const ch
     static const char *const keys[] = {"namespace", "name", "type", "subject_path", NULL};
     struct bridge_ssf_tx_event *e = &s->events[s->n_events];
     struct mqp_path *compiled = NULL;
-    char sub[128], err[200];
+    char sub[160], err[200]; /* path (under 128) and a key */
 
     if (!json_object_is_type(o, json_type_object)) {
         bridge_config__report(x, path, "must be an object");
