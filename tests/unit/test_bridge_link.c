@@ -446,6 +446,18 @@ static void fx_fini(struct fx *f)
     assert_int_equal(uv_loop_close(&f->loop), 0);
 }
 
+/* A broker of its own and a link to it, up. */
+static struct broker *linked(struct fx *f, const char *client_id)
+{
+    struct broker *b = broker_init(false);
+
+    broker_start(b);
+    fx_init(f);
+    link_open(f, b, client_id);
+    assert_true(run_until(f, &f->ups, 1));
+    return b;
+}
+
 /* Subscriptions: one SUBSCRIBE per filter however often it is held, UNSUBSCRIBE with the last. */
 static void test_subscriptions(void **state)
 {
@@ -453,11 +465,7 @@ static void test_subscriptions(void **state)
     struct fx f;
 
     (void)state;
-    b = broker_init(false);
-    broker_start(b);
-    fx_init(&f);
-    link_open(&f, b, "link-subs");
-    assert_true(run_until(&f, &f.ups, 1));
+    b = linked(&f, "link-subs");
     assert_true(mqlink_is_up(f.l));
     assert_int_equal(mqlink_connects(f.l), 1);
 
@@ -512,11 +520,7 @@ static void test_broker_restart(void **state)
     bool down;
 
     (void)state;
-    b = broker_init(false);
-    broker_start(b);
-    fx_init(&f);
-    link_open(&f, b, "link-restart");
-    assert_true(run_until(&f, &f.ups, 1));
+    b = linked(&f, "link-restart");
     mqlink_subscribe(f.l, "t/r/#");
     assert_true(run_until_text(&f, f.subacks, "t/r/#;"));
 
@@ -562,11 +566,7 @@ static void test_session_taken_over(void **state)
     struct mosquitto *other;
 
     (void)state;
-    b = broker_init(false);
-    broker_start(b);
-    fx_init(&f);
-    link_open(&f, b, "link-taken");
-    assert_true(run_until(&f, &f.ups, 1));
+    b = linked(&f, "link-taken");
 
     other = mosquitto_new("link-taken", true, NULL);
     assert_non_null(other);
@@ -590,11 +590,7 @@ static void test_session_outlives_link(void **state)
     struct fx f;
 
     (void)state;
-    b = broker_init(false);
-    broker_start(b);
-    fx_init(&f);
-    link_open(&f, b, "link-session");
-    assert_true(run_until(&f, &f.ups, 1));
+    b = linked(&f, "link-session");
     mqlink_subscribe(f.l, "t/k/#");
     assert_true(run_until_text(&f, f.subacks, "t/k/#;"));
     link_close(&f);
@@ -696,11 +692,7 @@ static void test_unkept_redelivered(void **state)
     struct fx f;
 
     (void)state;
-    b = broker_init(false);
-    broker_start(b);
-    fx_init(&f);
-    link_open(&f, b, "link-keep");
-    assert_true(run_until(&f, &f.ups, 1));
+    b = linked(&f, "link-keep");
     mqlink_subscribe(f.l, "t/k/#");
     assert_true(run_until_text(&f, f.subacks, "t/k/#;"));
     f.refuse = 1;
@@ -755,11 +747,7 @@ static void test_unkept_backs_off(void **state)
     bool kept;
 
     (void)state;
-    b = broker_init(false);
-    broker_start(b);
-    fx_init(&f);
-    link_open(&f, b, "link-unkept");
-    assert_true(run_until(&f, &f.ups, 1));
+    b = linked(&f, "link-unkept");
     mqlink_subscribe(f.l, "t/u/#");
     assert_true(run_until_text(&f, f.subacks, "t/u/#;"));
     snprintf(log, sizeof(log), "%s/link.log", b->dir);
@@ -804,11 +792,7 @@ static void test_shared_subscriptions(void **state)
     int i;
 
     (void)state;
-    b = broker_init(false);
-    broker_start(b);
-    fx_init(&f);
-    link_open(&f, b, "link-share-a");
-    assert_true(run_until(&f, &f.ups, 1));
+    b = linked(&f, "link-share-a");
     mqlink_subscribe(f.l, "t/x/#");
     mqlink_subscribe(f.l, "$share/grp/t/x/#");
     assert_true(run_until_text(&f, f.subacks, "$share/grp/t/x/#;"));
