@@ -387,7 +387,12 @@ int http_server_start(struct bridge *b)
                    LWS_SERVER_OPTION_VALIDATE_UTF8;
     info.foreign_loops = loops;
     info.port = b->cfg->listen_port;
-    info.iface = b->cfg->listen_host;
+    /* libwebsockets 4.1 parses an IPv4 literal into the IPv4 layout of an IPv6 socket address
+     * (lws_interface_to_sa()), which leaves the address "::": the bridge would listen on every
+     * interface. An IPv4 address therefore gets an IPv4 socket. */
+    if (strchr(b->cfg->listen_host, ':') == NULL)
+        info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+    info.iface = b->cfg->listen_host; /* an IP literal: the config turns localhost into one */
     info.protocols = srv->protocols;
     info.user = srv;
     info.pcontext = &srv->ctx;

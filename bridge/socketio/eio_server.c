@@ -122,9 +122,11 @@ static void core_close(void *ud, const char *reason)
         s->ws = NULL;
     }
     /* Freed at the end of the loop turn: a caller up the stack may still hold s. */
-    s->rnext = NULL;
     if (s->ready) {
-        /* still linked on srv->ready: on_check skips closed sessions and frees them there */
+        /* still linked on srv->ready: on_check skips closed sessions and frees them there. Its
+         * rnext must stay: clearing it cut the list behind s, and the sessions there, marked
+         * ready but never reached, were not written to again (the soak benchmark's WebSocket
+         * sockets stalled until dropped as slow) nor freed at exit (timers left open). */
         return;
     }
     s->rnext = srv->dead;

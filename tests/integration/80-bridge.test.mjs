@@ -126,6 +126,21 @@ describe('service endpoints', () => {
         assert.equal((await request(bridge.port, '/stream/v1/streams?token=junk')).status, 401);
     });
 
+    test('listens on the configured address only, not on every interface', () => {
+        // /proc/net/tcp{,6}: "local_address" is hex IP:port; state 0A is LISTEN.
+        const listening = [];
+        for (const f of ['/proc/net/tcp', '/proc/net/tcp6']) {
+            for (const line of fs.readFileSync(f, 'utf8').split('\n').slice(1)) {
+                const cols = line.trim().split(/\s+/);
+                if (cols.length < 4 || cols[3] !== '0A') continue;
+                const [addr, port] = cols[1].split(':');
+                if (parseInt(port, 16) === bridge.port) listening.push(`${f.endsWith('6') ? 'tcp6' : 'tcp'} ${addr}`);
+            }
+        }
+        // 127.0.0.1 in /proc's byte order
+        assert.deepEqual(listening, ['tcp 0100007F']);
+    });
+
     test('/metrics is Prometheus text with the documented series', async () => {
         const r = await request(bridge.port, '/metrics');
         assert.equal(r.status, 200);
