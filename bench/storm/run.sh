@@ -49,7 +49,6 @@ write_streams '{"news": {"id": "news", "name": "news", "publicSubscribe": true,
                         "events": [{"namespace": "app", "name": "tick"}]}}'
 mport=$("$mqload" --free-port)
 hport=$("$mqload" --free-port)
-pport=$("$mqload" --free-port)
 plugin_conf mosquitto "$mport"
 bridge_config "$hport" "$mport" <<EOF2
  "limits": {"max_connections": $((max_open + 1000))}
